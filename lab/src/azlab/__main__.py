@@ -1,0 +1,3 @@
+from azlab.cli import main
+
+raise SystemExit(main())

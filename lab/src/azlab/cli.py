@@ -1,0 +1,247 @@
+"""``azlab``: run the local Azure lab and look inside it."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import shlex
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from azlab.client import AdminClient, LabNotRunning, load_runtime, runtime_file
+from azlab.settings import PUBLIC_IP_RANGE, LabSettings
+
+START_TIMEOUT = 20
+
+
+def _settings() -> LabSettings:
+    return LabSettings()
+
+
+def ca_bundle(settings: LabSettings) -> Path:
+    """The lab CA appended to the public roots, so one REQUESTS_CA_BUNDLE serves both."""
+    bundle = settings.pki_dir / "bundle.pem"
+    try:
+        import certifi
+
+        roots = Path(certifi.where()).read_text()
+    except ImportError:
+        roots = Path("/etc/ssl/certs/ca-certificates.crt").read_text()
+    text = roots.rstrip("\n") + "\n" + settings.ca_cert_path.read_text()
+    if not bundle.exists() or bundle.read_text() != text:
+        bundle.write_text(text)
+    return bundle
+
+
+def env_lines(settings: LabSettings) -> list[str]:
+    ident = settings.identity()
+    settings = load_runtime(settings)
+    values = {
+        "AZURE_SUBSCRIPTION_ID": ident.subscription_id,
+        "AZURE_TENANT": ident.tenant_id,
+        "AZURE_CLIENT_ID": ident.client_id,
+        "AZURE_SECRET": ident.client_secret,
+        "HTTPS_PROXY": settings.proxy_url,
+        "https_proxy": settings.proxy_url,
+        "REQUESTS_CA_BUNDLE": str(ca_bundle(settings)),
+        "NO_PROXY": f"localhost,127.0.0.1,{PUBLIC_IP_RANGE}",
+        "no_proxy": f"localhost,127.0.0.1,{PUBLIC_IP_RANGE}",
+        "AZLAB_STATE_DIR": str(settings.state_dir),
+    }
+    return [f"export {key}={shlex.quote(value)}" for key, value in values.items()]
+
+
+# -- commands -------------------------------------------------------------------------
+
+
+def cmd_serve(args) -> int:
+    from azlab.server import LabServer
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    settings = _settings()
+    server = LabServer(settings)
+    server.start()
+    runtime_file(settings).write_text(json.dumps({"pid": os.getpid(), "arm_port": settings.arm_port, "proxy_port": settings.proxy_port}))
+    stopping = []
+    signal.signal(signal.SIGTERM, lambda *_: stopping.append(1))
+    signal.signal(signal.SIGINT, lambda *_: stopping.append(1))
+    while not stopping:
+        time.sleep(0.2)
+    server.stop()
+    runtime_file(settings).unlink(missing_ok=True)
+    return 0
+
+
+def _running_pid(settings: LabSettings) -> int | None:
+    path = runtime_file(settings)
+    if not path.exists():
+        return None
+    pid = json.loads(path.read_text()).get("pid")
+    try:
+        os.kill(pid, 0)
+    except (OSError, TypeError):
+        path.unlink(missing_ok=True)
+        return None
+    return pid
+
+
+def cmd_up(args) -> int:
+    settings = _settings()
+    settings.ensure_state_dir()
+    if _running_pid(settings):
+        print(f"azlab: already running (state in {settings.state_dir})")
+        return 0
+    with open(settings.log_path, "ab") as log:
+        subprocess.Popen([sys.executable, "-m", "azlab", "serve"], stdout=log, stderr=log, stdin=subprocess.DEVNULL,
+                         start_new_session=True, env=dict(os.environ, AZLAB_STATE_DIR=str(settings.state_dir)))
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if runtime_file(settings).exists() and AdminClient(_settings()).alive():
+            settings = load_runtime(settings)
+            print(f"azlab: up — ARM on https://127.0.0.1:{settings.arm_port}, proxy {settings.proxy_url}, state {settings.state_dir}")
+            print("azlab: point Azure clients at it with: eval \"$(azlab env)\"")
+            return 0
+        time.sleep(0.2)
+    print(f"azlab: did not start within {START_TIMEOUT}s; see {settings.log_path}", file=sys.stderr)
+    return 1
+
+
+def cmd_down(args) -> int:
+    settings = _settings()
+    pid = _running_pid(settings)
+    if not pid:
+        print("azlab: not running")
+        return 0
+    os.kill(pid, signal.SIGTERM)
+    for _ in range(100):
+        if _running_pid(settings) is None:
+            break
+        time.sleep(0.1)
+    print("azlab: down (state kept; 'azlab up' brings it back)")
+    return 0
+
+
+def cmd_env(args) -> int:
+    settings = _settings()
+    if not settings.ca_cert_path.exists():
+        print("azlab: the lab has never run here; run 'azlab up' first", file=sys.stderr)
+        return 1
+    print("\n".join(env_lines(settings)))
+    return 0
+
+
+def cmd_reset(args) -> int:
+    settings = _settings()
+    client = AdminClient(settings)
+    if client.alive():
+        client.call("POST", "reset")
+    else:
+        from azlab.models.store import Store
+
+        Store(settings.db_path).clear()
+    print("azlab: every lab resource removed (identity and CA kept)")
+    return 0
+
+
+def cmd_status(args) -> int:
+    client = AdminClient(_settings())
+    status = client.call("GET", "status")
+    rows = status["resources"]
+    if args.json:
+        print(json.dumps(status, indent=2))
+        return 0
+    print(f"profile: {status['profile']['name']} (x{status['profile']['factor']})")
+    if not rows:
+        print("no resources")
+        return 0
+    headers = ("RESOURCE GROUP", "TYPE", "NAME", "STATE", "DETAIL")
+    table = [(r["resource_group"], r["type"], r["name"], r["state"], r["detail"]) for r in rows]
+    widths = [max(len(str(x)) for x in col) for col in zip(headers, *table)]
+    for row in (headers, *table):
+        print("  ".join(str(v).ljust(w) for v, w in zip(row, widths)).rstrip())
+    return 0
+
+
+def cmd_log(args) -> int:
+    client = AdminClient(_settings())
+    if args.mark:
+        print(client.call("GET", "mark")["mark"])
+        return 0
+    answer = client.call("GET", f"log?since={args.since}&writes={1 if args.writes else 0}")
+    if args.json:
+        print(json.dumps(answer["requests"], indent=2))
+        return 0
+    for r in answer["requests"]:
+        stamp = time.strftime("%H:%M:%S", time.localtime(r["ts"]))
+        print(f"{r['seq']:>6} {stamp} {r['method']:<6} {r['status']} {r['duration_ms']:>8.1f}ms {r['path']} {r['api_version'] or ''}")
+    return 0
+
+
+def cmd_fault(args) -> int:
+    client = AdminClient(_settings())
+    if args.fault_command == "clear":
+        client.call("DELETE", "faults")
+    elif args.fault_command == "arm":
+        client.call("POST", "faults", {"status": args.status, "count": args.count, "method": args.method,
+                                         "path": args.path, "retry_after": args.retry_after})
+    print(json.dumps(client.call("GET", "faults")["faults"], indent=2))
+    return 0
+
+
+def cmd_latency(args) -> int:
+    client = AdminClient(_settings())
+    if args.profile:
+        answer = client.call("PUT", "profile", {"name": args.profile, "factor": args.factor})
+    else:
+        answer = client.call("GET", "profile")
+    print(f"{answer['name']} (x{answer['factor']})")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="azlab", description="Local Azure lab: ARM endpoint, VMs and load balancers on this machine.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("serve", help="run the lab in the foreground").set_defaults(func=cmd_serve)
+    sub.add_parser("up", help="start the lab in the background").set_defaults(func=cmd_up)
+    sub.add_parser("down", help="stop the lab, keep its state").set_defaults(func=cmd_down)
+    sub.add_parser("reset", help="remove every lab resource").set_defaults(func=cmd_reset)
+    sub.add_parser("env", help="print export lines pointing Azure clients at the lab").set_defaults(func=cmd_env)
+    status = sub.add_parser("status", help="what exists in the lab")
+    status.add_argument("--json", action="store_true")
+    status.set_defaults(func=cmd_status)
+    log = sub.add_parser("log", help="the lab's request log")
+    log.add_argument("--since", type=int, default=0, help="only requests after this mark")
+    log.add_argument("--writes", action="store_true", help="only PUT/PATCH/DELETE/POST actions")
+    log.add_argument("--mark", action="store_true", help="print the current mark and exit")
+    log.add_argument("--json", action="store_true")
+    log.set_defaults(func=cmd_log)
+    fault = sub.add_parser("fault", help="inject control-plane faults")
+    fault_sub = fault.add_subparsers(dest="fault_command", required=True)
+    arm = fault_sub.add_parser("arm", help="the next COUNT matching ARM requests fail")
+    arm.add_argument("--status", type=int, default=429, choices=(429, 500, 502, 503, 504))
+    arm.add_argument("--count", type=int, default=1)
+    arm.add_argument("--method", default="*")
+    arm.add_argument("--path", default=".*", help="regular expression matched against the request path")
+    arm.add_argument("--retry-after", type=int, default=1)
+    fault_sub.add_parser("clear", help="remove every injected fault")
+    fault_sub.add_parser("list", help="show injected faults")
+    fault.set_defaults(func=cmd_fault)
+    latency = sub.add_parser("latency", help="show or set the latency profile")
+    latency.add_argument("profile", nargs="?", choices=("instant", "realistic"))
+    latency.add_argument("--factor", type=float, default=1.0, help="scale realistic durations")
+    latency.set_defaults(func=cmd_latency)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except LabNotRunning as exc:
+        print(f"azlab: {exc}", file=sys.stderr)
+        return 1

@@ -1,0 +1,15 @@
+"""State and Azure's rules. Nothing here does network or process I/O."""
+
+from __future__ import annotations
+
+from azlab.models.base import Registry
+
+
+def build_registry() -> Registry:
+    """Every resource type the lab emulates."""
+    from azlab.models import compute, network, storage
+
+    registry = Registry()
+    for module in (network, compute, storage):
+        module.register(registry)
+    return registry

@@ -1,0 +1,116 @@
+"""Where the lab keeps its state and which identity it answers to.
+
+Everything per-install (service principal secret, token signing key, CA key) is
+generated on first use and stored 0600 under the state directory, never in the repo.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_PROXY_PORT = 18080
+DEFAULT_ARM_PORT = 18443
+# Hosts the lab terminates TLS for; every other CONNECT target is refused so that a
+# lab run can never reach real Azure.
+MANAGEMENT_HOST = "management.azure.com"
+LOGIN_HOST = "login.microsoftonline.com"
+SERVED_HOSTS = (MANAGEMENT_HOST, LOGIN_HOST)
+# Public IPs the lab hands out; the data plane listens on them (loopback range).
+PUBLIC_IP_RANGE = "127.64.0.0/16"
+
+
+def default_state_dir() -> Path:
+    if os.environ.get("AZLAB_STATE_DIR"):
+        return Path(os.environ["AZLAB_STATE_DIR"])
+    base = os.environ.get("XDG_STATE_HOME") or os.path.join(Path.home(), ".local", "state")
+    return Path(base) / "azlab"
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Create ``path`` readable by its owner only, atomically."""
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
+    os.replace(tmp, path)
+
+
+@dataclass(frozen=True)
+class Identity:
+    """The lab's one subscription, tenant and service principal."""
+
+    subscription_id: str
+    tenant_id: str
+    client_id: str
+    client_secret: str
+    signing_key: str
+    admin_key: str
+
+    @classmethod
+    def generate(cls) -> "Identity":
+        return cls(
+            subscription_id=str(uuid.uuid4()),
+            tenant_id=str(uuid.uuid4()),
+            client_id=str(uuid.uuid4()),
+            client_secret=secrets.token_urlsafe(32),
+            signing_key=secrets.token_urlsafe(48),
+            admin_key=secrets.token_urlsafe(24),
+        )
+
+
+@dataclass
+class LabSettings:
+    state_dir: Path = field(default_factory=default_state_dir)
+    bind_host: str = "127.0.0.1"
+    proxy_port: int = int(os.environ.get("AZLAB_PROXY_PORT", DEFAULT_PROXY_PORT))
+    arm_port: int = int(os.environ.get("AZLAB_ARM_PORT", DEFAULT_ARM_PORT))
+
+    def __post_init__(self) -> None:
+        self.state_dir = Path(self.state_dir)
+
+    @property
+    def db_path(self) -> Path:
+        return self.state_dir / "state.db"
+
+    @property
+    def pki_dir(self) -> Path:
+        return self.state_dir / "pki"
+
+    @property
+    def ca_cert_path(self) -> Path:
+        return self.pki_dir / "ca.pem"
+
+    @property
+    def pid_path(self) -> Path:
+        return self.state_dir / "azlab.pid"
+
+    @property
+    def log_path(self) -> Path:
+        return self.state_dir / "azlab.log"
+
+    @property
+    def proxy_url(self) -> str:
+        return f"http://{self.bind_host}:{self.proxy_port}"
+
+    @property
+    def admin_url(self) -> str:
+        return f"https://{self.bind_host}:{self.arm_port}/_azlab"
+
+    def ensure_state_dir(self) -> None:
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.state_dir, 0o700)
+
+    def identity(self) -> Identity:
+        """Load the per-install identity, creating it on first use."""
+        self.ensure_state_dir()
+        path = self.state_dir / "identity.json"
+        if path.exists():
+            return Identity(**json.loads(path.read_text()))
+        ident = Identity.generate()
+        _write_private(path, json.dumps(ident.__dict__, indent=2))
+        return ident
