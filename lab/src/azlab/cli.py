@@ -11,10 +11,9 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
-from azlab.client import AdminClient, LabNotRunning, load_runtime, runtime_file
-from azlab.settings import PUBLIC_IP_RANGE, LabSettings
+from azlab.client import AdminClient, LabNotRunning, client_environment, load_runtime, runtime_file
+from azlab.settings import LabSettings
 
 START_TIMEOUT = 20
 
@@ -23,37 +22,8 @@ def _settings() -> LabSettings:
     return LabSettings()
 
 
-def ca_bundle(settings: LabSettings) -> Path:
-    """The lab CA appended to the public roots, so one REQUESTS_CA_BUNDLE serves both."""
-    bundle = settings.pki_dir / "bundle.pem"
-    try:
-        import certifi
-
-        roots = Path(certifi.where()).read_text()
-    except ImportError:
-        roots = Path("/etc/ssl/certs/ca-certificates.crt").read_text()
-    text = roots.rstrip("\n") + "\n" + settings.ca_cert_path.read_text()
-    if not bundle.exists() or bundle.read_text() != text:
-        bundle.write_text(text)
-    return bundle
-
-
 def env_lines(settings: LabSettings) -> list[str]:
-    ident = settings.identity()
-    settings = load_runtime(settings)
-    values = {
-        "AZURE_SUBSCRIPTION_ID": ident.subscription_id,
-        "AZURE_TENANT": ident.tenant_id,
-        "AZURE_CLIENT_ID": ident.client_id,
-        "AZURE_SECRET": ident.client_secret,
-        "HTTPS_PROXY": settings.proxy_url,
-        "https_proxy": settings.proxy_url,
-        "REQUESTS_CA_BUNDLE": str(ca_bundle(settings)),
-        "NO_PROXY": f"localhost,127.0.0.1,{PUBLIC_IP_RANGE}",
-        "no_proxy": f"localhost,127.0.0.1,{PUBLIC_IP_RANGE}",
-        "AZLAB_STATE_DIR": str(settings.state_dir),
-    }
-    return [f"export {key}={shlex.quote(value)}" for key, value in values.items()]
+    return [f"export {key}={shlex.quote(value)}" for key, value in client_environment(settings).items()]
 
 
 # -- commands -------------------------------------------------------------------------

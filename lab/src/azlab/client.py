@@ -8,7 +8,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from azlab.settings import LabSettings
+from azlab.settings import PUBLIC_IP_RANGE, LabSettings
 
 
 class LabNotRunning(RuntimeError):
@@ -58,3 +58,37 @@ class AdminClient:
             return True
         except (LabNotRunning, RuntimeError):
             return False
+
+
+def ca_bundle(settings: LabSettings) -> Path:
+    """The lab CA appended to the public roots, so one REQUESTS_CA_BUNDLE serves both."""
+    bundle = settings.pki_dir / "bundle.pem"
+    try:
+        import certifi
+
+        roots = Path(certifi.where()).read_text()
+    except ImportError:
+        roots = Path("/etc/ssl/certs/ca-certificates.crt").read_text()
+    text = roots.rstrip("\n") + "\n" + settings.ca_cert_path.read_text()
+    if not bundle.exists() or bundle.read_text() != text:
+        bundle.write_text(text)
+    return bundle
+
+
+def client_environment(settings: LabSettings) -> dict[str, str]:
+    """What Azure clients (modules, SDK, CLI) need in their environment to use the lab."""
+    ident = settings.identity()
+    settings = load_runtime(settings)
+    no_proxy = f"localhost,127.0.0.1,{PUBLIC_IP_RANGE}"
+    return {
+        "AZURE_SUBSCRIPTION_ID": ident.subscription_id,
+        "AZURE_TENANT": ident.tenant_id,
+        "AZURE_CLIENT_ID": ident.client_id,
+        "AZURE_SECRET": ident.client_secret,
+        "HTTPS_PROXY": settings.proxy_url,
+        "https_proxy": settings.proxy_url,
+        "REQUESTS_CA_BUNDLE": str(ca_bundle(settings)),
+        "NO_PROXY": no_proxy,
+        "no_proxy": no_proxy,
+        "AZLAB_STATE_DIR": str(settings.state_dir),
+    }

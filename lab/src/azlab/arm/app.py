@@ -75,6 +75,7 @@ class ArmApp:
 
     def __call__(self, environ, start_response):
         request = Request(environ)
+        request.get_data(cache=True)  # keep the raw body for the request log
         started = time.monotonic()
         request_id = str(uuid.uuid4())
         write = False

@@ -10,7 +10,7 @@ from werkzeug.wrappers import Request
 
 from azlab.arm.operations import Operation
 from azlab.models import resources
-from azlab.models.base import Context, ResourceType, find_named
+from azlab.models.base import Context, ResourceType, check_api_version_format, find_named
 from azlab.models.errors import ArmError, not_found, resource_group_not_found
 from azlab.models.ids import ResourceId
 
@@ -62,8 +62,7 @@ class ArmHandlers:
 
     def _api_version(self, request: Request) -> str:
         version = request.args.get("api-version")
-        if not version:
-            raise ArmError(400, "MissingApiVersionParameter", "The api-version query parameter (?api-version=) is required for all requests.", target="api-version")
+        check_api_version_format(version)
         return version
 
     def _json_body(self, request: Request, required: bool = True) -> dict:
@@ -212,6 +211,11 @@ class ArmHandlers:
                                      if body.get("type", "").lower() != resources.RESOURCE_GROUP_TYPE.lower()]})
 
     @staticmethod
+    def _public(body: dict) -> dict:
+        """Types keep lab-internal state under keys starting with '_'; ARM never shows them."""
+        return {k: v for k, v in body.items() if not k.startswith("_")}
+
+    @staticmethod
     def _generic_view(body: dict) -> dict:
         return {k: body[k] for k in ("id", "name", "type", "location", "tags", "sku", "kind") if k in body}
 
@@ -284,10 +288,10 @@ class ArmHandlers:
         """What a GET shows: derived fields, and the state of an operation in flight."""
         if rtype.embedded_in:
             return body
-        out = rtype.render(self.ctx, body)
+        out = self._public(rtype.render(self.ctx, body))
         op = self.lab.operations.pending_for(body["id"])
         if op is not None and isinstance(out.get("properties"), dict):
-            out = copy.deepcopy(out) if out is body else out
+            out["properties"] = dict(out["properties"])
             out["properties"]["provisioningState"] = {"delete": "Deleting", "put": "Updating"}.get(op.kind, "Updating")
         return out
 

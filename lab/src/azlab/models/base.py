@@ -41,6 +41,17 @@ LOCATIONS = {
 API_VERSION_RE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(-preview)?$")
 
 
+def check_api_version_format(api_version: str | None) -> None:
+    """ARM's first check on every request: a dated api-version that is not in the future."""
+    if not api_version:
+        raise ArmError(400, "MissingApiVersionParameter",
+                       "The api-version query parameter (?api-version=) is required for all requests.", target="api-version")
+    if not API_VERSION_RE.match(api_version) or api_version[:10] > time.strftime("%Y-%m-%d"):
+        raise ArmError(400, "InvalidApiVersionParameter",
+                       f"The api-version '{api_version}' is invalid. The supported versions are dates in the form "
+                       "'yyyy-mm-dd' or 'yyyy-mm-dd-preview', not later than today.", target="api-version")
+
+
 def normalise_location(value: str | None, target: str = "location") -> str:
     if not value or not isinstance(value, str):
         raise missing_property(target, "location")
@@ -175,10 +186,8 @@ class ResourceType:
         return self.full_type.split("/")[0]
 
     def check_api_version(self, api_version: str | None) -> None:
-        if not api_version:
-            raise ArmError(400, "MissingApiVersionParameter", "The api-version query parameter (?api-version=) is required for all requests.")
-        match = API_VERSION_RE.match(api_version)
-        if not match or api_version[:10] < self.min_api_version or api_version[:10] > time.strftime("%Y-%m-%d"):
+        check_api_version_format(api_version)
+        if api_version[:10] < self.min_api_version:
             raise ArmError(
                 400,
                 "NoRegisteredProviderFound",

@@ -40,6 +40,16 @@ CREATE TABLE IF NOT EXISTS requests (
     write INTEGER NOT NULL,
     body TEXT
 );
+CREATE TABLE IF NOT EXISTS health_events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    ts REAL NOT NULL,
+    load_balancer TEXT NOT NULL,
+    rule TEXT NOT NULL,
+    backend TEXT NOT NULL,
+    ip TEXT,
+    state TEXT NOT NULL,
+    reason TEXT
+);
 """
 
 
@@ -168,6 +178,7 @@ class Store:
             for key in list(self._resources):
                 self.delete(self._resources[key][0])
             self._db.execute("DELETE FROM kv")
+            self._db.execute("DELETE FROM health_events")
 
     # -- small persistent values (counters, allocations) -----------------------------
 
@@ -212,6 +223,38 @@ class Store:
         with self._lock:
             row = self._db.execute("SELECT COALESCE(MAX(seq), 0) FROM requests").fetchone()
             return int(row[0])
+
+    # -- load balancer health (written by the data plane, read by ARM and tests) ------------
+
+    def record_health(self, load_balancer: str, rule: str, backend: str, ip: str | None, state: str,
+                      reason: str = "", ts: float | None = None) -> None:
+        """One probe transition: ``backend`` (an ip configuration ID) went Up or Down for ``rule``."""
+        import time
+
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO health_events (ts, load_balancer, rule, backend, ip, state, reason) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (ts or time.time(), key_of(load_balancer), rule.lower(), key_of(backend), ip, state, reason),
+            )
+
+    def health_events(self, load_balancer: str | None = None, since: float = 0.0) -> list[dict]:
+        sql = "SELECT seq, ts, load_balancer, rule, backend, ip, state, reason FROM health_events WHERE ts >= ?"
+        params: list = [since]
+        if load_balancer:
+            sql += " AND load_balancer = ?"
+            params.append(key_of(load_balancer))
+        with self._lock:
+            cursor = self._db.execute(sql + " ORDER BY seq", params)
+            names = [d[0] for d in cursor.description]
+            return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+    def current_health(self, load_balancer: str, rule: str) -> dict[str, dict]:
+        """Latest transition per backend of one rule: {backend key: event}."""
+        latest: dict[str, dict] = {}
+        for event in self.health_events(load_balancer):
+            if event["rule"] == rule.lower():
+                latest[event["backend"]] = event
+        return latest
 
     def _require_transaction(self) -> None:
         if self._pending is None:

@@ -1,0 +1,114 @@
+"""Shared fixtures: an in-process lab (moto's pattern) and a lab served over the network
+that the real azure.azcollection modules, the SDK and the CLI talk to."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from werkzeug.test import Client
+
+from azlab.arm.app import ArmApp
+from azlab.arm.service import Lab
+from azlab.client import client_environment
+from azlab.settings import MANAGEMENT_HOST, LabSettings
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+CONFORMANCE_DIR = Path(__file__).parent / "conformance"
+
+
+class ArmClient:
+    """An authenticated in-process ARM client: ``arm.put(path, body, api)``."""
+
+    def __init__(self, lab: Lab):
+        self.lab = lab
+        self.client = Client(ArmApp(lab))
+        token = lab.tokens.issue(lab.identity.tenant_id, {
+            "grant_type": "client_credentials", "client_id": lab.identity.client_id,
+            "client_secret": lab.identity.client_secret, "scope": f"https://{MANAGEMENT_HOST}/.default",
+        }, None)["access_token"]
+        self.headers = {"Authorization": f"Bearer {token}", "Host": MANAGEMENT_HOST}
+        self.sub = f"/subscriptions/{lab.identity.subscription_id}"
+
+    def request(self, method: str, path: str, body=None, api: str = "2024-05-01", raw: bytes | None = None):
+        if not path.startswith("/subscriptions"):
+            path = self.sub + path
+        sep = "&" if "?" in path else "?"
+        data = raw if raw is not None else (json.dumps(body) if body is not None else None)
+        return self.client.open(f"{path}{sep}api-version={api}", method=method, data=data,
+                                headers={**self.headers, "Content-Type": "application/json"}, base_url=f"https://{MANAGEMENT_HOST}")
+
+    def get(self, path, **kw):
+        return self.request("GET", path, **kw)
+
+    def put(self, path, body, **kw):
+        return self.request("PUT", path, body, **kw)
+
+    def patch(self, path, body, **kw):
+        return self.request("PATCH", path, body, **kw)
+
+    def delete(self, path, **kw):
+        return self.request("DELETE", path, **kw)
+
+    def post(self, path, body=None, **kw):
+        return self.request("POST", path, body, **kw)
+
+
+@pytest.fixture
+def lab(tmp_path) -> Lab:
+    return Lab(LabSettings(state_dir=tmp_path / "state"))
+
+
+@pytest.fixture
+def arm(lab) -> ArmClient:
+    """In-process ARM client on a fresh lab (no sockets, no TLS)."""
+    return ArmClient(lab)
+
+
+@pytest.fixture(scope="session")
+def lab_server(tmp_path_factory):
+    """A real lab on free ports for the session (ARM over TLS behind the CONNECT proxy)."""
+    from azlab.server import LabServer
+
+    settings = LabSettings(state_dir=tmp_path_factory.mktemp("azlab") / "state", arm_port=0, proxy_port=0)
+    server = LabServer(settings)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def lab_env(lab_server) -> dict[str, str]:
+    """The environment an Azure client needs to reach the session's lab."""
+    return {**os.environ, **client_environment(lab_server.settings)}
+
+
+def run_playbook(playbook: Path, env: dict[str, str], extra_vars: dict | None = None, check: bool = False,
+                 timeout: int = 900) -> subprocess.CompletedProcess:
+    """Run a playbook against localhost with the lab's environment; return the result."""
+    cmd = [str(Path(sys.executable).with_name("ansible-playbook")), "-i", "localhost,", "-c", "local",
+           "-e", f"ansible_python_interpreter={sys.executable}", str(playbook)]
+    if extra_vars:
+        cmd += ["-e", json.dumps(extra_vars)]
+    if check:
+        cmd.append("--check")
+    env = {**env, "ANSIBLE_FORCE_COLOR": "0", "ANSIBLE_NOCOLOR": "1", "ANSIBLE_STDOUT_CALLBACK": "default",
+           "ANSIBLE_LOCALHOST_WARNING": "0", "ANSIBLE_INVENTORY_UNPARSED_WARNING": "0"}
+    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout, cwd=REPO_ROOT)
+
+
+@pytest.fixture(scope="session")
+def playbook_runner(lab_env):
+    def run(playbook: str | Path, **kwargs) -> subprocess.CompletedProcess:
+        path = Path(playbook)
+        if not path.is_absolute():
+            path = CONFORMANCE_DIR / path
+        result = run_playbook(path, lab_env, **kwargs)
+        if result.returncode != 0:
+            pytest.fail(f"{path.name} failed (rc={result.returncode}):\n{result.stdout[-6000:]}\n{result.stderr[-3000:]}")
+        return result
+    return run
