@@ -6,13 +6,12 @@ import logging
 import ssl
 import threading
 
-from werkzeug.serving import make_server
-
 from azlab.arm.app import ArmApp
 from azlab.arm.service import Lab
 from azlab.pki import ensure_pki
 from azlab.proxy import ConnectProxy
 from azlab.settings import LabSettings
+from azlab.wsgi import WsgiServer
 
 log = logging.getLogger("azlab.server")
 
@@ -27,7 +26,7 @@ class LabServer:
         cert, key = ensure_pki(settings.pki_dir)
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(cert, key)
-        self.http = make_server(settings.bind_host, settings.arm_port, ArmApp(self.lab), threaded=True, ssl_context=context)
+        self.http = WsgiServer((settings.bind_host, settings.arm_port), ArmApp(self.lab), context)
         # port 0 asks the OS for a free port (tests); publish what was bound
         settings.arm_port = self.http.server_port
         self.proxy = ConnectProxy((settings.bind_host, settings.proxy_port), (settings.bind_host, settings.arm_port))
