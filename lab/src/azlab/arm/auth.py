@@ -18,7 +18,8 @@ import time
 from azlab.settings import LOGIN_HOST, MANAGEMENT_HOST, Identity
 
 TOKEN_LIFETIME = 3600
-AUDIENCES = (f"https://{MANAGEMENT_HOST}/", f"https://{MANAGEMENT_HOST}")
+# ARM accepts tokens for either of its two resource IDs (the CLI asks for the second).
+AUDIENCES = (f"https://{MANAGEMENT_HOST}/", "https://management.core.windows.net/")
 
 
 class AuthError(Exception):
@@ -100,11 +101,12 @@ class TokenService:
             raise AuthError(401, "invalid_client", "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value.", 7000215)
         scope = form.get("scope") or form.get("resource") or ""
         audience = scope.split()[0].removesuffix(".default") if scope else AUDIENCES[0]
-        if audience.rstrip("/") != AUDIENCES[1]:
-            raise AuthError(400, "invalid_resource", f"The resource principal named {audience} was not found in the tenant.", 500011)
+        audience = next((a for a in AUDIENCES if a.rstrip("/") == audience.rstrip("/")), None)
+        if audience is None:
+            raise AuthError(400, "invalid_resource", f"The resource principal named {scope} was not found in the tenant.", 500011)
         now = int(time.time())
         token = self._sign({
-            "aud": AUDIENCES[0],
+            "aud": audience,
             "iss": f"https://sts.windows.net/{self.identity.tenant_id}/",
             "iat": now, "nbf": now, "exp": now + TOKEN_LIFETIME,
             "appid": client_id, "oid": client_id, "sub": client_id,
