@@ -16,9 +16,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from azlab.settings import SERVED_HOSTS, _write_private
+from azlab.settings import BLOB_HOST_SUFFIX, SERVED_HOSTS, _write_private
 
-SERVER_NAMES = (*SERVED_HOSTS, "localhost")
+SERVER_NAMES = (*SERVED_HOSTS, f"*{BLOB_HOST_SUFFIX}", "localhost")
 SERVER_IPS = ("127.0.0.1",)
 
 
@@ -81,12 +81,19 @@ def _create_server_cert(pki_dir: Path) -> None:
     (pki_dir / "server.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
 
 
+def _names_covered(cert_path: Path) -> bool:
+    """A certificate made by an older lab may lack host names served since (the blob endpoints)."""
+    cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
+    names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value.get_values_for_type(x509.DNSName)
+    return set(SERVER_NAMES) <= set(names)
+
+
 def ensure_pki(pki_dir: Path) -> tuple[Path, Path]:
     """Return (server cert, server key), creating the CA and certificate if needed."""
     pki_dir.mkdir(parents=True, exist_ok=True)
     os.chmod(pki_dir, 0o700)
     if not (pki_dir / "ca-key.pem").exists():
         _create_ca(pki_dir)
-    if not (pki_dir / "server-key.pem").exists():
+    if not (pki_dir / "server-key.pem").exists() or not _names_covered(pki_dir / "server.pem"):
         _create_server_cert(pki_dir)
     return pki_dir / "server.pem", pki_dir / "server-key.pem"

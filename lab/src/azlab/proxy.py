@@ -12,7 +12,7 @@ import select
 import socket
 import socketserver
 
-from azlab.settings import SERVED_HOSTS
+from azlab.settings import SERVED_HOSTS, is_served_host
 
 log = logging.getLogger("azlab.proxy")
 MAX_HEAD = 16384
@@ -35,7 +35,7 @@ class _TunnelHandler(socketserver.BaseRequestHandler):
             self._refuse(client, 405, "Method Not Allowed", "the lab proxy only tunnels HTTPS (CONNECT)")
             return
         host, _, port = parts[1].rpartition(":")
-        if host.lower() not in SERVED_HOSTS or port != "443":
+        if not is_served_host(host) or port != "443":
             log.warning("refused CONNECT to %s", parts[1])
             self._refuse(client, 403, "Forbidden", f"the lab only serves {', '.join(SERVED_HOSTS)} on 443, not {parts[1]}")
             return

@@ -20,8 +20,18 @@ DEFAULT_ARM_PORT = 18443
 MANAGEMENT_HOST = "management.azure.com"
 LOGIN_HOST = "login.microsoftonline.com"
 SERVED_HOSTS = (MANAGEMENT_HOST, LOGIN_HOST)
+# Storage accounts' blob endpoints ({account}.blob.core.windows.net): the lab answers them
+# itself, so storage clients get an answer instead of retrying a refused tunnel for minutes.
+BLOB_HOST_SUFFIX = ".blob.core.windows.net"
 # Public IPs the lab hands out; the data plane listens on them (loopback range).
 PUBLIC_IP_RANGE = "127.64.0.0/16"
+
+
+def is_served_host(host: str) -> bool:
+    """Whether the lab terminates TLS for ``host`` (every other host is refused)."""
+    host = host.lower()
+    account = host[: -len(BLOB_HOST_SUFFIX)] if host.endswith(BLOB_HOST_SUFFIX) else ""
+    return host in SERVED_HOSTS or (account.isascii() and account.isalnum() and 3 <= len(account) <= 24)
 
 
 def default_state_dir() -> Path:

@@ -16,7 +16,8 @@ from azlab.arm.handlers import ArmHandlers, Reply
 from azlab.arm.latency import Fault
 from azlab.arm.service import Lab
 from azlab.models.errors import ArmError
-from azlab.settings import LOGIN_HOST, MANAGEMENT_HOST
+from azlab.models.storage import blob_endpoint
+from azlab.settings import BLOB_HOST_SUFFIX, LOGIN_HOST, MANAGEMENT_HOST
 
 log = logging.getLogger("azlab.arm")
 
@@ -34,7 +35,7 @@ def redact(value):
 
 
 # POST actions that only read (everything else a client POSTs changes something).
-READ_ACTIONS = {"health", "listkeys", "instanceview"}
+READ_ACTIONS = {"health", "listkeys", "instanceview", "checknameavailability"}
 
 
 def is_write(request: Request) -> bool:
@@ -85,6 +86,9 @@ class ArmApp:
                 response = self._admin(request)
             elif host == LOGIN_HOST:
                 response = self._login(request)
+            elif host.endswith(BLOB_HOST_SUFFIX):
+                status, xml = blob_endpoint(self.lab.context(), host[: -len(BLOB_HOST_SUFFIX)], request)
+                response = Response(xml, status=status, content_type="application/xml")
             elif request.path.rstrip("/") == "/metadata/endpoints":
                 response = _json_response(200, self._metadata())
             else:

@@ -220,6 +220,10 @@ class ArmHandlers:
         return {k: body[k] for k in ("id", "name", "type", "location", "tags", "sku", "kind") if k in body}
 
     def on_subscription_type_list(self, request: Request, sub: str, ns: str, type: str) -> Reply:
+        action = self.lab.registry.provider_actions.get((ns.lower(), type.lower()))
+        if action is not None and request.method == "POST":  # e.g. Microsoft.Storage/checkNameAvailability
+            self._api_version(request)
+            return Reply(200, action(self.ctx, self._json_body(request)))
         rtype = self._type(f"{ns}/{type}")
         rtype.check_api_version(self._api_version(request))
         return Reply(200, {"value": [self.render(rtype, body) for _, body in self.lab.store.list(rtype.full_type)]})
@@ -258,6 +262,8 @@ class ArmHandlers:
         method = request.method
         if method in ("GET", "HEAD"):
             body = rtype.get_item(self.ctx, rid)
+            if request.args.get("$expand"):
+                body = rtype.expand(self.ctx, body, request.args["$expand"])
             return Reply(200, None if method == "HEAD" else self.render(rtype, body))
         if method in ("PUT", "PATCH"):
             return self._put(request, rtype, rid, self._json_body(request))
@@ -290,13 +296,16 @@ class ArmHandlers:
             return body
         out = self._public(rtype.render(self.ctx, body))
         op = self.lab.operations.pending_for(body["id"])
-        if op is not None and isinstance(out.get("properties"), dict):
+        if op is not None and op.kind != "read" and isinstance(out.get("properties"), dict):
             out["properties"] = dict(out["properties"])
             out["properties"]["provisioningState"] = {"delete": "Deleting", "put": "Updating"}.get(op.kind, "Updating")
         return out
 
     def _put(self, request: Request, rtype: ResourceType, rid: ResourceId, body: dict) -> Reply:
+        if not rtype.writable:
+            raise _method_not_allowed(request.method)
         ctx = self.ctx
+        ctx.api_version = request.args.get("api-version")
         with self.lab.store.transaction():
             if rtype.embedded_in:
                 created, stored = self._put_embedded(ctx, rtype, rid, body, request.method)
@@ -316,12 +325,13 @@ class ArmHandlers:
                 self.lab.store.put(stored["id"], rtype.full_type, stored)
                 owner = rid
         location = stored.get("location") or (self.lab.store.get(str(owner)) or {}).get("location", "global")
+        status = rtype.create_status if created else 200
         if not rtype.long_running:
             self.lab.sleep_lro(rtype.full_type, "PUT")
-            return Reply(201 if created else 200, self._rendered_item(rtype, rid))
+            return Reply(status, self._rendered_item(rtype, rid))
         op = self.lab.start_operation(rtype.namespace, location, str(owner), "put", rtype.full_type, "PUT")
         headers = self._lro_headers(request, op)
-        return Reply(201 if created else 200, self._rendered_item(rtype, rid), headers)
+        return Reply(status, self._rendered_item(rtype, rid), headers)
 
     def _put_embedded(self, ctx: Context, rtype: ResourceType, rid: ResourceId, body: dict, method: str) -> tuple[bool, dict]:
         parent_id = rid.parent
@@ -363,6 +373,8 @@ class ArmHandlers:
         }
 
     def _delete(self, request: Request, rtype: ResourceType, rid: ResourceId) -> Reply:
+        if not rtype.writable:
+            raise _method_not_allowed(request.method)
         ctx = self.ctx
         existing = ctx.lookup(str(rid))
         if existing is None:
@@ -391,6 +403,7 @@ class ArmHandlers:
     def _extra(self, request: Request, rtype: ResourceType, rid: ResourceId, name: str) -> Reply:
         """POST actions (start, powerOff, health ...) and GET views (instanceView)."""
         ctx = self.ctx
+        ctx.api_version = request.args.get("api-version")
         if request.method == "GET" and name.lower() in {k.lower() for k in rtype.views}:
             method = next(v for k, v in rtype.views.items() if k.lower() == name.lower())
             return Reply(200, getattr(rtype, method)(ctx, rid))
@@ -407,7 +420,9 @@ class ArmHandlers:
                 return Reply(200 if result is not None else 204, result)
             owner = rid if not rtype.embedded_in else rid.parent
             location = (self.lab.store.get(str(owner)) or {}).get("location", "global")
-            op = self.lab.start_operation(rtype.namespace, location, str(owner), "action", rtype.full_type, "POST", result=result)
+            # a read-only action (e.g. LB rule health) must not show its resource as Updating
+            kind = "read" if readonly else "action"
+            op = self.lab.start_operation(rtype.namespace, location, str(owner), kind, rtype.full_type, "POST", result=result)
             return Reply(202, None, self._lro_headers(request, op))
         raise ArmError(404, "InvalidResourceType", f"'{name}' is not an action or view of '{rtype.full_type}' served by the lab.")
 

@@ -120,6 +120,8 @@ class Context:
         self.registry = registry
         self.subscription_id = subscription_id
         self.now = now
+        #: the request's api-version, for rules that depend on it (None outside a request)
+        self.api_version: str | None = None
 
     def get(self, resource_id: str) -> dict | None:
         return self.store.get(resource_id)
@@ -178,6 +180,11 @@ class ResourceType:
     views: ClassVar[dict[str, str]] = {}
     #: actions that do not change anything (so the request log does not count them as writes)
     read_actions: ClassVar[frozenset[str]] = frozenset()
+    #: False for the embedded children Azure serves read-only (PUT/DELETE answer 405)
+    writable: ClassVar[bool] = True
+    #: status of a PUT that creates: the SDKs accept only what Azure sends (availability sets
+    #: and storage accounts answer 200, disks 202, most types 201)
+    create_status: ClassVar[int] = 201
 
     # -- identity ------------------------------------------------------------------
 
@@ -241,6 +248,10 @@ class ResourceType:
         """Add fields Azure derives from other resources (back-references) on read."""
         return body
 
+    def expand(self, ctx: Context, body: dict, expand: str) -> dict:
+        """A GET with ``$expand=...`` (e.g. a VM's instanceView): add it to the stored body."""
+        return body
+
     def check_delete(self, ctx: Context, rid: ResourceId, body: dict) -> None:
         """Refuse a delete Azure refuses (resource in use)."""
 
@@ -261,6 +272,8 @@ class Registry:
     types: dict[str, ResourceType] = field(default_factory=dict)
     #: (namespace, first segment after locations/{loc}) -> handler(ctx, location, rest_segments, query)
     location_handlers: dict[tuple[str, str], Callable] = field(default_factory=dict)
+    #: POST /subscriptions/{s}/providers/{ns}/{action}: (namespace, action), lower case -> handler(ctx, body)
+    provider_actions: dict[tuple[str, str], Callable] = field(default_factory=dict)
 
     def register(self, rtype: ResourceType) -> ResourceType:
         self.types[rtype.full_type.lower()] = rtype

@@ -1,0 +1,22 @@
+"""Microsoft.Compute: availability sets, virtual machines (+ extensions), managed disks,
+and the region's VM sizes and marketplace images.
+
+The data plane reads and reports VM state through ``azlab.models.compute.state``
+(``vm_spec``, ``set_power_state``, ``set_extension_status``).
+"""
+
+from __future__ import annotations
+
+from azlab.models.base import Registry
+from azlab.models.compute.availability_sets import AvailabilitySetType
+from azlab.models.compute.catalog import register_location_handlers
+from azlab.models.compute.disks import DiskType
+from azlab.models.compute.extensions import ExtensionType
+from azlab.models.compute.virtual_machines import VirtualMachineType
+
+
+def register(registry: Registry) -> None:
+    """Add this provider's types to the registry."""
+    for rtype in (AvailabilitySetType(), VirtualMachineType(), ExtensionType(), DiskType()):
+        registry.register(rtype)
+    register_location_handlers(registry)

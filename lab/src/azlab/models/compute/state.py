@@ -1,0 +1,93 @@
+"""Lab-internal VM state, and the API the data plane uses to read and report it.
+
+ARM stores a VM's body plus keys starting with '_' that ARM never shows:
+
+- ``_power``: the PowerState the instance view reports (running, stopped, deallocated,
+  starting, stopping, deallocating). Create/start/restart set it to running, powerOff to
+  stopped, deallocate to deallocated; the data plane overwrites it with what the guest
+  really does (``set_power_state``).
+- ``_power_goal``: what ARM last asked for (running, stopped, deallocated); only ARM
+  writes it, so the data plane can tell a request from its own reports.
+- ``_restarts``: bumped by each restart action, so a subscriber sees a restart request.
+- ``_placement``: ``{"platformUpdateDomain": u, "platformFaultDomain": f}``, fixed at creation.
+
+The guest identity (osProfile incl. secrets) lives on the OS disk under ``_guest``;
+``vm_spec`` joins both into what the data plane needs to run a VM.
+"""
+
+from __future__ import annotations
+
+import copy
+
+from azlab.models.store import Store
+from azlab.models.compute.common import EXTENSION_TYPE, VM_TYPE, sub_id
+
+POWER_STATES = {
+    "running": "VM running", "stopped": "VM stopped", "deallocated": "VM deallocated",
+    "starting": "VM starting", "stopping": "VM stopping", "deallocating": "VM deallocating",
+}
+EXTENSION_STATES = ("creating", "updating", "succeeded", "failed")
+
+
+def set_power_state(store: Store, vm_id: str, state: str) -> None:
+    """Report a VM's actual power state (callable inside or outside a store transaction)."""
+    if state not in POWER_STATES:
+        raise ValueError(f"power state must be one of {', '.join(POWER_STATES)}, not {state!r}")
+    _update(store, vm_id, VM_TYPE, lambda body: body.__setitem__("_power", state))
+
+
+def set_extension_status(store: Store, extension_id: str, state: str, message: str) -> None:
+    """Report what running an extension in the guest did (e.g. the Custom Script's outcome)."""
+    if state not in EXTENSION_STATES:
+        raise ValueError(f"extension state must be one of {', '.join(EXTENSION_STATES)}, not {state!r}")
+
+    def apply(body: dict) -> None:
+        body["_status"] = {"state": state, "message": message}
+        body["properties"]["provisioningState"] = state.capitalize()
+
+    _update(store, extension_id, EXTENSION_TYPE, apply)
+
+
+def _update(store: Store, resource_id: str, resource_type: str, change) -> None:
+    with store.transaction():
+        body = store.get(resource_id)
+        if body is None:
+            raise KeyError(f"no {resource_type} {resource_id}")
+        change(body)
+        store.put(body["id"], resource_type, body)
+
+
+def vm_spec(store: Store, vm_id: str) -> dict:
+    """Everything the data plane needs to run one VM, in one dict.
+
+    ``guest`` holds computerName, adminUsername, osType, sshPublicKeys [{path, keyData}],
+    passwordAuthentication, passwordHash (SHA-512 crypt or None) and customData (base64 or
+    absent); it is empty for a VM whose OS disk was not created by the lab from an image.
+    """
+    vm = store.get(vm_id)
+    if vm is None:
+        raise KeyError(f"no virtual machine {vm_id}")
+    props = vm["properties"]
+    storage = props["storageProfile"]
+    os_disk = store.get(storage["osDisk"]["managedDisk"]["id"]) or {}
+    return {
+        "id": vm["id"],
+        "name": vm["name"],
+        "vm_id": props["vmId"],
+        "location": vm["location"],
+        "vm_size": props["hardwareProfile"]["vmSize"],
+        "os_type": storage["osDisk"]["osType"],
+        "image": os_disk.get("_image"),
+        "guest": copy.deepcopy(os_disk.get("_guest", {})),
+        "os_disk_id": os_disk.get("id"),
+        "data_disks": [{"lun": d["lun"], "id": d["managedDisk"]["id"], "size_gb": d.get("diskSizeGB")}
+                       for d in storage.get("dataDisks", [])],
+        "network_interfaces": [sub_id(n) for n in props["networkProfile"]["networkInterfaces"]],
+        "availability_set": sub_id(props.get("availabilitySet")),
+        "placement": dict(vm.get("_placement", {"platformUpdateDomain": 0, "platformFaultDomain": 0})),
+        "power": vm.get("_power"),
+        "power_goal": vm.get("_power_goal"),
+        "restarts": vm.get("_restarts", 0),
+        "extensions": [ext["id"] for _, ext in store.list(EXTENSION_TYPE, prefix=vm["id"])],
+    }
+

@@ -1,9 +1,0 @@
-"""Microsoft.Network resource types."""
-
-from __future__ import annotations
-
-from azlab.models.base import Registry
-
-
-def register(registry: Registry) -> None:
-    """Add this provider's types to the registry."""

@@ -1,0 +1,20 @@
+"""Microsoft.Network: virtual networks and subnets, network security groups, public IP
+addresses, load balancers (with the rule health API) and network interfaces."""
+
+from __future__ import annotations
+
+from azlab.models.base import Registry
+from azlab.models.network import lb, nic, nsg, pip, vnet
+
+
+def register(registry: Registry) -> None:
+    """Add this provider's types to the registry."""
+    for rtype in (
+        vnet.VirtualNetworks(), vnet.Subnets(),
+        nsg.NetworkSecurityGroups(), nsg.SecurityRules(), nsg.DefaultSecurityRules(),
+        pip.PublicIPAddresses(),
+        lb.LoadBalancers(), lb.FrontendIPConfigurations(), lb.BackendAddressPools(), lb.Probes(),
+        lb.LoadBalancingRules(), lb.InboundNatRules(), lb.InboundNatPools(), lb.OutboundRules(),
+        nic.NetworkInterfaces(), nic.IpConfigurations(),
+    ):
+        registry.register(rtype)

@@ -1,0 +1,115 @@
+"""Public IP addresses, handed out from the lab's loopback range (the data plane listens on
+them). The address is the lab's allocation state: a scan of the existing public IPs tells
+which addresses are taken, so a delete frees its address without bookkeeping.
+
+One deviation, kept on purpose: a Dynamic address is allocated at creation, not when the
+address is first associated with a running resource as on Azure.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+
+from azlab.models.base import Context, ResourceType, resource_guid
+from azlab.models.errors import ArmError, invalid_parameter
+from azlab.models.ids import ResourceId
+from azlab.models.network.common import (
+    MIN_API_VERSION, PIP_TYPE, enum_value, int_value, ipv4_only, props_of, public_ip_users, sku_of, sub, without,
+)
+from azlab.settings import PUBLIC_IP_RANGE
+
+SKUS = ("Basic", "Standard")
+ALLOCATION = ("Static", "Dynamic")
+PIP_READ_ONLY = ("provisioningState", "resourceGuid", "ipAddress", "ipConfiguration")
+DOMAIN_LABEL = re.compile(r"^[a-z][a-z0-9-]{1,61}[a-z0-9]$")
+# The first two addresses of the range (network and the host's own .1) are never handed out.
+FIRST_HOST_OFFSET = 2
+
+
+class PublicIPAddresses(ResourceType):
+    full_type = PIP_TYPE
+    min_api_version = MIN_API_VERSION
+
+    def build(self, ctx: Context, rid: ResourceId, body: dict, existing: dict | None) -> dict:
+        out = self.base_body(ctx, rid, body, existing)
+        old = (existing or {}).get("properties", {})
+        out["sku"] = sku_of(body.get("sku"), (existing or {}).get("sku"), SKUS, str(rid))
+        if body.get("zones"):
+            out["zones"] = body["zones"]
+        props = without(props_of(body, "properties"), *PIP_READ_ONLY)
+        default_method = "Static" if out["sku"]["name"] == "Standard" else "Dynamic"
+        method = enum_value(props.get("publicIPAllocationMethod"), ALLOCATION, "properties.publicIPAllocationMethod",
+                            default_method)
+        if out["sku"]["name"] == "Standard" and method != "Static":
+            raise ArmError(400, "StandardAndStandardV2SkuPublicIPAddressesMustBeStatic",
+                           f"Standard sku publicIp {rid} must have AllocationMethod set to Static.",
+                           target="properties.publicIPAllocationMethod")
+        props.update(
+            publicIPAllocationMethod=method,
+            publicIPAddressVersion=ipv4_only(props.get("publicIPAddressVersion"), "properties.publicIPAddressVersion"),
+            idleTimeoutInMinutes=int_value(props.get("idleTimeoutInMinutes"), 4, 30, "properties.idleTimeoutInMinutes", 4),
+            ipTags=props.get("ipTags") or [],
+        )
+        if props.get("dnsSettings"):
+            props["dnsSettings"] = dns_settings(ctx, rid, out["location"], props["dnsSettings"])
+        else:
+            props.pop("dnsSettings", None)
+        out["properties"] = {
+            "provisioningState": "Succeeded",
+            "resourceGuid": old.get("resourceGuid") or resource_guid(),
+            "ipAddress": old.get("ipAddress") or allocate_public_ip(ctx, str(rid)),
+            **props,
+        }
+        return out
+
+    def render(self, ctx: Context, body: dict) -> dict:
+        users = public_ip_users(ctx, body["id"])
+        if users:
+            body["properties"]["ipConfiguration"] = sub(users[0])
+        return body
+
+    def check_delete(self, ctx: Context, rid: ResourceId, body: dict) -> None:
+        users = public_ip_users(ctx, body["id"])
+        if users:
+            raise ArmError(400, "PublicIPAddressCannotBeDeleted",
+                           f"Public IP address {body['id']} can not be deleted since it is still allocated to resource "
+                           f"{users[0]}. In order to delete the public IP, disassociate/detach the Public IP address "
+                           "from the resource.")
+
+    def describe(self, ctx: Context, body: dict) -> str:
+        fqdn = body["properties"].get("dnsSettings", {}).get("fqdn")
+        return body["properties"]["ipAddress"] + (f" ({fqdn})" if fqdn else "")
+
+
+def dns_settings(ctx: Context, rid: ResourceId, location: str, value) -> dict:
+    target = "properties.dnsSettings"
+    if not isinstance(value, dict):
+        raise invalid_parameter(target, f"Property '{target}' must be an object.")
+    settings = without(value, "fqdn")
+    label = settings.get("domainNameLabel")
+    if label:
+        if not isinstance(label, str) or not DOMAIN_LABEL.match(label):
+            raise ArmError(400, "InvalidDomainNameLabel",
+                           f"The domain name label {label} is invalid. It must conform to the following regular "
+                           f"expression: {DOMAIN_LABEL.pattern}.", target=f"{target}.domainNameLabel")
+        settings["fqdn"] = f"{label}.{location}.cloudapp.azure.com"
+        for other_id, other in ctx.list(PIP_TYPE):
+            if other_id.lower() != str(rid).lower() and other["properties"].get("dnsSettings", {}).get("fqdn") == settings["fqdn"]:
+                raise ArmError(400, "DnsRecordInUse",
+                               f"DNS record {settings['fqdn']} is already used by another public IP.",
+                               target=f"{target}.domainNameLabel")
+    return settings
+
+
+def allocate_public_ip(ctx: Context, pip_id: str) -> str:
+    """The lowest free address of the lab's public range."""
+    network = ipaddress.ip_network(PUBLIC_IP_RANGE)
+    taken = {body["properties"].get("ipAddress") for other, body in ctx.list(PIP_TYPE) if other.lower() != pip_id.lower()}
+    for offset in range(FIRST_HOST_OFFSET, network.num_addresses - 1):
+        candidate = str(network.network_address + offset)
+        if candidate not in taken:
+            return candidate
+    raise ArmError(400, "PublicIPCountLimitReached",
+                   f"Cannot create more than {network.num_addresses - 3} public IP addresses in the lab's range "
+                   f"{PUBLIC_IP_RANGE}.")

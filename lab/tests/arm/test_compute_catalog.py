@@ -1,0 +1,69 @@
+"""The region's catalog under /providers/Microsoft.Compute/locations/{loc}: VM sizes,
+marketplace images (bare JSON arrays, as Azure answers), usages."""
+
+from __future__ import annotations
+
+from test_compute import COMPUTE_API, cloud, error  # noqa: F401 (cloud is a fixture)
+
+BASE = "/providers/Microsoft.Compute/locations/eastus"
+JAMMY = f"{BASE}/publishers/Canonical/artifacttypes/vmimage/offers/0001-com-ubuntu-server-jammy/skus/22_04-lts-gen2"
+
+
+def get(arm, path: str):
+    return arm.get(path, api=COMPUTE_API)
+
+
+def test_vm_sizes(arm):
+    sizes = {s["name"]: s for s in get(arm, f"{BASE}/vmSizes").json["value"]}
+    assert {"Standard_B1s", "Standard_B2s", "Standard_DS1_v2", "Standard_D2s_v3"} <= set(sizes)
+    assert sizes["Standard_B1s"] == {"name": "Standard_B1s", "numberOfCores": 1, "osDiskSizeInMB": 1047552,
+                                     "resourceDiskSizeInMB": 4096, "memoryInMB": 1024, "maxDataDiskCount": 2}
+
+
+def test_unknown_location_is_refused(arm):
+    assert error(get(arm, "/providers/Microsoft.Compute/locations/atlantis/vmSizes"))[:2] == (
+        400, "LocationNotAvailableForResourceType")
+
+
+def test_image_tree(arm):
+    publishers = get(arm, f"{BASE}/publishers").json
+    assert isinstance(publishers, list)
+    assert {"Canonical", "Debian", "MicrosoftWindowsServer"} <= {p["name"] for p in publishers}
+    assert publishers[0]["id"].startswith("/Subscriptions/") and publishers[0]["location"] == "eastus"
+    offers = get(arm, f"{BASE}/publishers/debian/artifacttypes/vmimage/offers").json
+    assert [o["name"] for o in offers] == ["debian-12"]
+    skus = get(arm, f"{BASE}/publishers/Debian/artifacttypes/vmimage/offers/debian-12/skus").json
+    assert [s["name"] for s in skus] == ["12", "12-gen2"]
+
+
+def test_versions_are_a_bare_array_with_orderby_and_top(arm):
+    versions = get(arm, f"{JAMMY}/versions").json
+    assert [v["name"] for v in versions] == ["22.04.202404100", "22.04.202409120", "22.04.202501140"]
+    assert versions[0]["id"].endswith("/Skus/22_04-lts-gen2/Versions/22.04.202404100")
+    latest = get(arm, f"{JAMMY}/versions?$orderby=name%20desc&$top=1").json
+    assert [v["name"] for v in latest] == ["22.04.202501140"]
+
+
+def test_image_version_details(arm):
+    image = get(arm, f"{JAMMY}/versions/22.04.202409120").json
+    assert image["properties"]["osDiskImage"] == {"operatingSystem": "Linux", "sizeInGb": 30}
+    assert image["properties"]["hyperVGeneration"] == "V2"
+    windows = get(arm, f"{BASE}/publishers/MicrosoftWindowsServer/artifacttypes/vmimage/offers/WindowsServer/skus/"
+                       "2022-datacenter/versions/latest").json
+    assert windows["properties"]["osDiskImage"]["operatingSystem"] == "Windows"
+
+
+def test_missing_images_are_not_found(arm):
+    for path in (f"{JAMMY}/versions/1.0.0", f"{BASE}/publishers/Nobody/artifacttypes/vmimage/offers",
+                 f"{JAMMY.replace('22_04-lts-gen2', '99_04')}/versions"):
+        answer = get(arm, path)
+        assert error(answer)[:2] == (404, "NotFound")
+        assert answer.json["error"]["message"] == "Artifact: VMImage was not found."
+
+
+def test_usages_count_allocated_cores(cloud):
+    cloud.vm("vm0")
+    cloud.vm("vm1")
+    cloud.post("virtualMachines/vm1/deallocate")
+    usages = {u["name"]["value"]: u for u in get(cloud.arm, f"{BASE}/usages").json["value"]}
+    assert usages["cores"]["currentValue"] == 1 and usages["virtualMachines"]["currentValue"] == 2

@@ -1,0 +1,69 @@
+"""The real Azure CLI (az, installed by scripts/setup.sh in its own venv because its
+pinned SDKs differ from azure.azcollection's) against the lab."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+AZ = os.environ.get("AZLAB_AZ") or shutil.which("az", path=str(REPO_ROOT / ".venv-azcli" / "bin"))
+
+pytestmark = pytest.mark.skipif(AZ is None and not os.environ.get("CI"), reason="Azure CLI not installed (run scripts/setup.sh)")
+
+
+@pytest.fixture(scope="module")
+def az(lab_env, tmp_path_factory):
+    assert AZ, "the Azure CLI must be installed in CI (scripts/setup.sh creates .venv-azcli)"
+    env = {**lab_env, "AZURE_CONFIG_DIR": str(tmp_path_factory.mktemp("azcfg")), "AZURE_CORE_COLLECT_TELEMETRY": "false"}
+
+    def run(*args: str, check: bool = True) -> subprocess.CompletedProcess:
+        result = subprocess.run([AZ, *args, "--only-show-errors"], env=env, capture_output=True, text=True, timeout=120)
+        if check and result.returncode:
+            pytest.fail(f"az {' '.join(args)} failed:\n{result.stderr}")
+        return result
+
+    run("login", "--service-principal", "-u", env["AZURE_CLIENT_ID"], "-p", env["AZURE_SECRET"],
+        "--tenant", env["AZURE_TENANT"], "-o", "none")
+    return run
+
+
+def test_login_and_account(az, lab_env):
+    account = json.loads(az("account", "show", "-o", "json").stdout)
+    assert account["id"] == lab_env["AZURE_SUBSCRIPTION_ID"]
+    assert account["tenantId"] == lab_env["AZURE_TENANT"]
+
+
+def test_wrong_secret_is_refused(az, lab_env):
+    result = az("login", "--service-principal", "-u", lab_env["AZURE_CLIENT_ID"], "-p", "not-the-secret",
+                "--tenant", lab_env["AZURE_TENANT"], "-o", "none", check=False)
+    assert result.returncode != 0
+    assert "AADSTS7000215" in result.stderr
+    assert "not-the-secret" not in result.stderr
+
+
+def test_resource_group_life_cycle(az):
+    created = json.loads(az("group", "create", "-n", "cli-rg", "-l", "westeurope", "-o", "json").stdout)
+    assert created["properties"]["provisioningState"] == "Succeeded"
+    assert az("group", "exists", "-n", "cli-rg", "-o", "tsv").stdout.strip() == "true"
+    names = json.loads(az("group", "list", "-o", "json").stdout)
+    assert "cli-rg" in [g["name"] for g in names]
+    az("group", "delete", "-n", "cli-rg", "--yes")
+    assert az("group", "exists", "-n", "cli-rg", "-o", "tsv").stdout.strip() == "false"
+
+
+def test_network_and_compute_reads(az):
+    az("group", "create", "-n", "cli-net-rg", "-l", "eastus2", "-o", "none")
+    vnet = json.loads(az("network", "vnet", "create", "-g", "cli-net-rg", "-n", "cli-vnet", "--address-prefixes", "10.50.0.0/16",
+                         "--subnet-name", "web", "--subnet-prefixes", "10.50.1.0/24", "-o", "json").stdout)
+    assert vnet["newVNet"]["subnets"][0]["addressPrefix"] == "10.50.1.0/24"
+    overlapping = az("network", "vnet", "subnet", "create", "-g", "cli-net-rg", "--vnet-name", "cli-vnet", "-n", "clash",
+                     "--address-prefixes", "10.50.1.128/25", check=False)
+    assert overlapping.returncode != 0
+    assert json.loads(az("vm", "list", "-g", "cli-net-rg", "-o", "json").stdout) == []
+    az("group", "delete", "-n", "cli-net-rg", "--yes")
