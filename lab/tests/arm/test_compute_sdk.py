@@ -1,0 +1,104 @@
+"""The Azure SDK for Python against a served lab: azure-mgmt-compute builds an availability
+set and VMs with its own models and pollers, reads update/fault domains from the instance
+view and drives power actions; azure-mgmt-storage creates an account whose blob endpoint
+the storage data-plane client (Shared Key signed) can read."""
+
+from __future__ import annotations
+
+import pytest
+from test_compute import ssh_public_key
+
+from azlab.client import client_environment
+
+pytestmark = pytest.mark.sdk
+
+azure_identity = pytest.importorskip("azure.identity")
+compute = pytest.importorskip("azure.mgmt.compute")
+network = pytest.importorskip("azure.mgmt.network")
+resource = pytest.importorskip("azure.mgmt.resource")
+storage = pytest.importorskip("azure.mgmt.storage")
+blob = pytest.importorskip("azure.storage.blob")
+
+RG = "sdk-compute-rg"
+LOCATION = "eastus"
+
+
+@pytest.fixture(scope="module")
+def clients(lab_server):
+    """Clients on the lab, through its proxy and CA (as `azlab env` sets up)."""
+    mp = pytest.MonkeyPatch()
+    env = client_environment(lab_server.settings)
+    for key in ("HTTPS_PROXY", "https_proxy", "REQUESTS_CA_BUNDLE", "NO_PROXY", "no_proxy"):
+        mp.setenv(key, env[key])
+    credential = azure_identity.ClientSecretCredential(env["AZURE_TENANT"], env["AZURE_CLIENT_ID"], env["AZURE_SECRET"])
+    subscription = env["AZURE_SUBSCRIPTION_ID"]
+    rm = resource.ResourceManagementClient(credential, subscription)
+    rm.resource_groups.create_or_update(RG, {"location": LOCATION})
+    yield {"compute": compute.ComputeManagementClient(credential, subscription),
+           "network": network.NetworkManagementClient(credential, subscription),
+           "storage": storage.StorageManagementClient(credential, subscription)}
+    rm.resource_groups.begin_delete(RG).result()
+    mp.undo()
+
+
+def make_nics(net, count: int) -> list[str]:
+    net.virtual_networks.begin_create_or_update(RG, "vnet", {
+        "location": LOCATION, "address_space": {"address_prefixes": ["10.50.0.0/16"]},
+        "subnets": [{"name": "s1", "address_prefix": "10.50.1.0/24"}]}).result()
+    subnet = net.subnets.get(RG, "vnet", "s1")
+    return [net.network_interfaces.begin_create_or_update(RG, f"vm{i}-nic1", {
+        "location": LOCATION, "ip_configurations": [{"name": "ip1", "subnet": {"id": subnet.id}}]}).result().id
+        for i in range(count)]
+
+
+def test_sdk_places_vms_in_domains_and_drives_power(clients):
+    cm = clients["compute"]
+    models = cm.models()
+    avset = cm.availability_sets.create_or_update(RG, "web-as", models.AvailabilitySet(
+        location=LOCATION, sku=models.Sku(name="Aligned"), platform_fault_domain_count=2, platform_update_domain_count=3))
+    assert (avset.platform_fault_domain_count, avset.platform_update_domain_count) == (2, 3)
+    key = ssh_public_key()
+    for i, nic in enumerate(make_nics(clients["network"], 3)):
+        vm = cm.virtual_machines.begin_create_or_update(RG, f"vm{i}", models.VirtualMachine(
+            location=LOCATION,
+            hardware_profile=models.HardwareProfile(vm_size="Standard_B1s"),
+            storage_profile=models.StorageProfile(image_reference=models.ImageReference(
+                publisher="Debian", offer="debian-12", sku="12-gen2", version="latest")),
+            os_profile=models.OSProfile(computer_name=f"web{i}", admin_username="azureuser",
+                                        linux_configuration=models.LinuxConfiguration(
+                                            disable_password_authentication=True,
+                                            ssh=models.SshConfiguration(public_keys=[models.SshPublicKey(
+                                                path="/home/azureuser/.ssh/authorized_keys", key_data=key)]))),
+            network_profile=models.NetworkProfile(network_interfaces=[models.NetworkInterfaceReference(id=nic)]),
+            availability_set=models.SubResource(id=avset.id))).result()
+        assert vm.provisioning_state == "Succeeded" and vm.storage_profile.os_disk.os_type == "Linux"
+    views = [cm.virtual_machines.instance_view(RG, f"vm{i}") for i in range(3)]
+    assert [(v.platform_update_domain, v.platform_fault_domain) for v in views] == [(0, 0), (1, 1), (2, 0)]
+    assert [v.computer_name for v in views] == ["web0", "web1", "web2"]
+    assert len(cm.availability_sets.get(RG, "web-as").virtual_machines) == 3
+
+    cm.virtual_machines.begin_power_off(RG, "vm1").result()
+    expanded = cm.virtual_machines.get(RG, "vm1", expand="instanceView")
+    assert [s.code for s in expanded.instance_view.statuses][-1] == "PowerState/stopped"
+    cm.virtual_machines.begin_start(RG, "vm1").result()
+    assert cm.virtual_machines.instance_view(RG, "vm1").statuses[-1].code == "PowerState/running"
+
+    versions = cm.virtual_machine_images.list(LOCATION, "Debian", "debian-12", "12-gen2", top=1, orderby="name desc")
+    assert [v.name for v in versions] == ["0.20250112.1990"]
+    assert "Standard_B1s" in {s.name for s in cm.virtual_machine_sizes.list(LOCATION)}
+
+
+def test_storage_account_and_its_blob_endpoint(clients):
+    sm = clients["storage"]
+    assert sm.storage_accounts.check_name_availability({"name": "sdkbootdiag1"}).name_available
+    account = sm.storage_accounts.begin_create(RG, "sdkbootdiag1", {
+        "location": LOCATION, "sku": {"name": "Standard_LRS"}, "kind": "StorageV2"}).result()
+    assert account.primary_endpoints.blob == "https://sdkbootdiag1.blob.core.windows.net/"
+    key = sm.storage_accounts.list_keys(RG, "sdkbootdiag1").keys[0].value
+    service = blob.BlobServiceClient(account.primary_endpoints.blob, credential=key)
+    assert service.get_service_properties()["static_website"].enabled is False
+    assert list(service.list_containers()) == []
+    wrong = blob.BlobServiceClient(account.primary_endpoints.blob, credential={
+        "account_name": "sdkbootdiag1", "account_key": "AAAA" + key[4:]})
+    with pytest.raises(Exception, match="AuthenticationFailed"):
+        wrong.get_service_properties()
