@@ -169,13 +169,13 @@ fi
 # --------------------------------------------------------------------------
 # ansible-test creates a venv per sanity test (~/.ansible/test/venv/...) and
 # bootstraps pip in it by running ~/.ansible/test/cache/get_pip_<X_Y>.py,
-# downloaded on first use from ci-files.testing.ansible.com (not reachable).
+# downloaded on first use from an Ansible CI file server (not reachable here).
 # It runs it as `python <quiet_pip.py> --disable-pip-version-check pip==<X.Y>
 # --no-setuptools --no-wheel` with GET_PIP=<that path>, quiet_pip.py doing
 # runpy.run_module() on it. We write a stand-in that installs pip from a
 # wheel we downloaded from PyPI.
 read -r GETPIP_VERSION GETPIP_PATH < <("$VENV/bin/python" - <<'EOF'
-import os, pathlib, re, sys
+import os, pathlib, sys
 import ansible_test
 base = pathlib.Path(ansible_test.__file__).parent
 req = (base / '_util/target/setup/requirements.py').read_text()

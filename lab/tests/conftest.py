@@ -82,6 +82,31 @@ def lab_server(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def dataplane_server():
+    """A lab WITH its data plane (containers, HAProxy) for the data-plane tests only.
+
+    Its state lives in a short /tmp directory: HAProxy's unix socket paths must fit in
+    107 bytes. Teardown resets the lab, which removes every container, network and HAProxy.
+    """
+    import shutil
+    import tempfile
+
+    from azlab.dataplane.controller import unavailable_reason
+    from azlab.server import LabServer
+
+    reason = unavailable_reason()
+    if reason:
+        pytest.skip(f"data plane unavailable: {reason}")
+    state_dir = Path(tempfile.mkdtemp(prefix="azdp-"))
+    server = LabServer(LabSettings(state_dir=state_dir / "s", arm_port=0, proxy_port=0), dataplane=True)
+    server.start()
+    yield server
+    server.lab.reset()
+    server.stop()
+    shutil.rmtree(state_dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
 def lab_env(lab_server) -> dict[str, str]:
     """The environment an Azure client needs to reach the session's lab."""
     return {**os.environ, **client_environment(lab_server.settings)}

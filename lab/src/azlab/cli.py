@@ -34,7 +34,7 @@ def cmd_serve(args) -> int:
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     settings = _settings()
-    server = LabServer(settings)
+    server = LabServer(settings, dataplane=not args.no_dataplane)
     server.start()
     runtime_file(settings).write_text(json.dumps({"pid": os.getpid(), "arm_port": settings.arm_port, "proxy_port": settings.proxy_port}))
     stopping = []
@@ -88,7 +88,7 @@ def cmd_down(args) -> int:
         print("azlab: not running")
         return 0
     os.kill(pid, signal.SIGTERM)
-    for _ in range(100):
+    for _ in range(600):  # the data plane stops the VM containers (up to 10 s each, in parallel)
         if _running_pid(settings) is None:
             break
         time.sleep(0.1)
@@ -111,9 +111,11 @@ def cmd_reset(args) -> int:
     if client.alive():
         client.call("POST", "reset")
     else:
+        from azlab.dataplane.controller import purge
         from azlab.models.store import Store
 
         Store(settings.db_path).clear()
+        purge(settings.state_dir)
     print("azlab: every lab resource removed (identity and CA kept)")
     return 0
 
@@ -126,6 +128,7 @@ def cmd_status(args) -> int:
         print(json.dumps(status, indent=2))
         return 0
     print(f"profile: {status['profile']['name']} (x{status['profile']['factor']})")
+    print_dataplane(status["dataplane"])
     if not rows:
         print("no resources")
         return 0
@@ -135,6 +138,24 @@ def cmd_status(args) -> int:
     for row in (headers, *table):
         print("  ".join(str(v).ljust(w) for v, w in zip(row, widths)).rstrip())
     return 0
+
+
+def print_dataplane(dataplane: dict) -> None:
+    if not dataplane["enabled"]:
+        print(f"data plane: off ({dataplane['reason']}); control plane only")
+        return
+    print("data plane: on")
+    for vm_id, what in dataplane["vms"].items():
+        print(f"  VM {vm_id.rsplit('/', 1)[1]}: {what}")
+    for lb_id, lb in dataplane["load_balancers"].items():
+        print(f"  LB {lb_id.rsplit('/', 1)[1]}: HAProxy {lb['haproxy']}"
+              + "".join(f"\n    {backend}: {state}" for backend, state in lb["health"].items())
+              + "".join(f"\n    warning: {w}" for w in lb["warnings"]))
+    for kind, vms in dataplane["faults"].items():
+        for vm in vms:
+            print(f"  fault {kind}: {vm}")
+    for message in dataplane["errors"].values():
+        print(f"  error: {message}")
 
 
 def cmd_log(args) -> int:
@@ -156,11 +177,26 @@ def cmd_fault(args) -> int:
     client = AdminClient(_settings())
     if args.fault_command == "clear":
         client.call("DELETE", "faults")
+    elif args.fault_command in ("probe", "boot", "kill"):
+        client.call("POST", "dataplane/faults", {"kind": args.fault_command, "vm": _vm_id(client, args.vm)})
+        print(json.dumps(client.call("GET", "dataplane/faults")["faults"], indent=2))
+        return 0
     elif args.fault_command == "arm":
         client.call("POST", "faults", {"status": args.status, "count": args.count, "method": args.method,
                                          "path": args.path, "retry_after": args.retry_after})
     print(json.dumps(client.call("GET", "faults")["faults"], indent=2))
     return 0
+
+
+def _vm_id(client: AdminClient, vm: str) -> str:
+    """A VM's resource ID, or its name when exactly one VM has it."""
+    if vm.startswith("/subscriptions/"):
+        return vm
+    ids = [row["key"] for row in client.call("GET", "status")["resources"]
+           if row["type"].lower() == "microsoft.compute/virtualmachines" and row["name"].lower() == vm.lower()]
+    if len(ids) != 1:
+        raise SystemExit(f"azlab: {len(ids)} VMs are named {vm!r}; pass the VM's resource ID")
+    return ids[0]
 
 
 def cmd_latency(args) -> int:
@@ -176,7 +212,10 @@ def cmd_latency(args) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="azlab", description="Local Azure lab: ARM endpoint, VMs and load balancers on this machine.")
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("serve", help="run the lab in the foreground").set_defaults(func=cmd_serve)
+    serve = sub.add_parser("serve", help="run the lab in the foreground")
+    serve.add_argument("--no-dataplane", action="store_true",
+                       help="control plane only: no containers, no HAProxy")
+    serve.set_defaults(func=cmd_serve)
     sub.add_parser("up", help="start the lab in the background").set_defaults(func=cmd_up)
     sub.add_parser("down", help="stop the lab, keep its state").set_defaults(func=cmd_down)
     sub.add_parser("reset", help="remove every lab resource").set_defaults(func=cmd_reset)
@@ -190,7 +229,7 @@ def build_parser() -> argparse.ArgumentParser:
     log.add_argument("--mark", action="store_true", help="print the current mark and exit")
     log.add_argument("--json", action="store_true")
     log.set_defaults(func=cmd_log)
-    fault = sub.add_parser("fault", help="inject control-plane faults")
+    fault = sub.add_parser("fault", help="inject control-plane and data-plane faults")
     fault_sub = fault.add_subparsers(dest="fault_command", required=True)
     arm = fault_sub.add_parser("arm", help="the next COUNT matching ARM requests fail")
     arm.add_argument("--status", type=int, default=429, choices=(429, 500, 502, 503, 504))
@@ -198,6 +237,11 @@ def build_parser() -> argparse.ArgumentParser:
     arm.add_argument("--method", default="*")
     arm.add_argument("--path", default=".*", help="regular expression matched against the request path")
     arm.add_argument("--retry-after", type=int, default=1)
+    for kind, text in (("probe", "the VM's LB probes fail (as if it stopped answering them)"),
+                       ("boot", "the VM's next start or reboot does not come back"),
+                       ("kill", "kill the VM's container; it stays down until cleared or started via ARM")):
+        vm_fault = fault_sub.add_parser(kind, help=text)
+        vm_fault.add_argument("vm", help="VM name (if unique) or resource ID")
     fault_sub.add_parser("clear", help="remove every injected fault")
     fault_sub.add_parser("list", help="show injected faults")
     fault.set_defaults(func=cmd_fault)

@@ -362,3 +362,14 @@ def test_location_is_normalised(cloud):
     body = cloud.linux_body(cloud.nic("nic0"))
     body["location"] = "East US"
     assert cloud.put_vm("vm0", body).json["location"] == "eastus"
+
+
+def test_a_set_recreated_with_its_resource_group_starts_at_domain_zero(cloud):
+    cloud.avset("as1")
+    cloud.vm("vm0", avset="as1")
+    cloud.arm.delete(f"/resourcegroups/{cloud.rg}", api="2022-09-01")
+    fresh = Cloud(cloud.arm)
+    fresh.avset("as1")
+    fresh.vm("vm0", avset="as1")
+    fresh.vm("vm1", avset="as1")
+    assert [fresh.instance_view(n)["platformUpdateDomain"] for n in ("vm0", "vm1")] == [0, 1]

@@ -3,10 +3,16 @@ marketplace images (bare JSON arrays, as Azure answers), usages."""
 
 from __future__ import annotations
 
-from test_compute import COMPUTE_API, cloud, error  # noqa: F401 (cloud is a fixture)
+import pytest
+from test_compute import COMPUTE_API, Cloud, error
 
 BASE = "/providers/Microsoft.Compute/locations/eastus"
 JAMMY = f"{BASE}/publishers/Canonical/artifacttypes/vmimage/offers/0001-com-ubuntu-server-jammy/skus/22_04-lts-gen2"
+
+
+@pytest.fixture
+def cloud(arm) -> Cloud:
+    return Cloud(arm)
 
 
 def get(arm, path: str):

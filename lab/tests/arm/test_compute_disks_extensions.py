@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import pytest
-from test_compute import COMPUTE_API, DISK_API, cloud, error  # noqa: F401 (cloud is a fixture)
+from test_compute import COMPUTE_API, DISK_API, Cloud, error
 
 from azlab.models.compute.common import NO_WINDOWS_GUEST
 
 IMAGE_ID = ("/Subscriptions/{sub}/Providers/Microsoft.Compute/Locations/eastus/Publishers/Debian/ArtifactTypes/VMImage"
             "/Offers/debian-12/Skus/12-gen2/Versions/0.20250112.1990")
+
+
+@pytest.fixture
+def cloud(arm) -> Cloud:
+    return Cloud(arm)
 
 
 def put_disk(cloud, name: str, props: dict, sku: str = "Standard_LRS"):

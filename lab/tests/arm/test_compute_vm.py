@@ -7,10 +7,15 @@ from __future__ import annotations
 import json
 
 import pytest
-from test_compute import COMPUTE_API, DISK_API, WINDOWS_PASSWORD, cloud, error  # noqa: F401 (cloud is a fixture)
+from test_compute import COMPUTE_API, DISK_API, Cloud, error
 
 from azlab.models.compute.common import NO_WINDOWS_GUEST
 from azlab.models.compute.state import set_extension_status, set_power_state, vm_spec
+
+
+@pytest.fixture
+def cloud(arm) -> Cloud:
+    return Cloud(arm)
 
 
 def nic_of(vm: dict) -> str:

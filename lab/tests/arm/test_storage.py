@@ -69,7 +69,7 @@ def test_invalid_names_are_refused(arm, rg, name):
 
 def test_names_are_unique_across_resource_groups(arm, rg):
     create(arm)
-    assert error(create(arm, rg="rg2")) == (409, "StorageAccountAlreadyTaken")
+    assert error(create(arm, rg="rg2")) == (409, "StorageAccountAlreadyExists")
     assert create(arm).status_code == 200  # the same account again is an update
 
 
@@ -139,3 +139,12 @@ def test_blob_endpoint_wants_a_key_signature(arm, rg):
     forged = blob(arm, "bootdiag1", "comp=list", "SharedKey bootdiag1:AAAA")
     assert forged.status_code == 403
     assert blob(arm, "nosuchacct", "comp=list").status_code == 404
+
+
+def test_the_lab_serves_blob_endpoints_of_account_names_only():
+    from azlab.settings import is_served_host
+
+    assert is_served_host("bootdiag1.blob.core.windows.net") and is_served_host("management.azure.com")
+    for host in ("evil.example.com", "a.b.blob.core.windows.net", "bootdiag1.queue.core.windows.net",
+                 "ab.blob.core.windows.net", "boot_diag.blob.core.windows.net"):
+        assert not is_served_host(host)

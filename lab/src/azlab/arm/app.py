@@ -186,13 +186,23 @@ class ArmApp:
                 return _json_response(201, {"faults": lab.faults.list()})
             if route == "faults" and request.method == "DELETE":
                 lab.faults.clear()
+                if lab.dataplane is not None:
+                    lab.dataplane.clear_faults()
                 return _json_response(200, {"faults": []})
+            if route == "dataplane/faults" and request.method == "GET":
+                return _json_response(200, {"faults": lab.dataplane.faults() if lab.dataplane else {}})
+            if route == "dataplane/faults" and request.method == "POST":
+                if lab.dataplane is None:
+                    return _json_response(409, {"error": {"code": "DataPlaneOff", "message": lab.dataplane_off_reason}})
+                lab.dataplane.set_fault(body.get("kind", ""), body.get("vm", ""))
+                return _json_response(201, {"faults": lab.dataplane.faults()})
             if route == "profile" and request.method == "GET":
                 return _json_response(200, lab.profile.__dict__)
             if route == "profile" and request.method == "PUT":
                 return _json_response(200, lab.set_profile(body.get("name", "instant"), float(body.get("factor", 1.0))).__dict__)
             if route == "status":
-                return _json_response(200, {"resources": lab.resource_table(), "profile": lab.profile.__dict__})
+                return _json_response(200, {"resources": lab.resource_table(), "profile": lab.profile.__dict__,
+                                            "dataplane": lab.dataplane_status()})
             if route == "reset" and request.method == "POST":
                 lab.reset()
                 return _json_response(200, {"reset": True})

@@ -25,6 +25,9 @@ class Lab:
         self.operations = Operations()
         self.faults = Faults()
         self.tokens = TokenService(self.identity)
+        # set by LabServer when VMs and LBs run for real (azlab.dataplane.controller)
+        self.dataplane = None
+        self.dataplane_off_reason = "not started with a data plane"
 
     def context(self) -> Context:
         return Context(self.store, self.registry, self.identity.subscription_id, self.operations.now)
@@ -81,6 +84,13 @@ class Lab:
     def reset(self) -> None:
         self.store.clear()
         self.faults.clear()
+        if self.dataplane is not None:
+            self.dataplane.reset()
+
+    def dataplane_status(self) -> dict:
+        if self.dataplane is None:
+            return {"enabled": False, "reason": self.dataplane_off_reason}
+        return self.dataplane.status()
 
     def resource_groups(self) -> list[dict]:
         return [body for _, body in self.store.list(RESOURCE_GROUP_TYPE)]

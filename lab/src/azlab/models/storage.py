@@ -1,6 +1,6 @@
 """Microsoft.Storage: storage accounts (boot diagnostics targets) and their blob service.
 
-Account names are global in Azure; in the lab they are unique across the subscription.
+Account names are global in Azure; in the lab they are unique across its one subscription.
 Access keys are generated per account, returned only by ``listKeys`` (never by a GET) and
 kept out of the request log, which records request bodies only.
 """
@@ -120,8 +120,9 @@ class StorageAccountType(ResourceType):
     def _check_name_free(ctx: Context, rid: ResourceId) -> None:
         other = find_account(ctx, rid.name)
         if other is not None:
-            raise ArmError(409, "StorageAccountAlreadyTaken", f"The storage account named {rid.name} is already taken.",
-                           target="name")
+            # (another subscription's account would be StorageAccountAlreadyTaken; the lab has one subscription)
+            raise ArmError(409, "StorageAccountAlreadyExists", f"The storage account named {rid.name} already exists "
+                           "under the subscription.", target="name")
 
     @staticmethod
     def _check_sku_change(old: str, new: str) -> None:

@@ -31,6 +31,9 @@ DEFAULT_PROBE_INTERVAL = 15
 # One successful probe puts a backend back in rotation (the lab's chosen rule, see
 # docs/lab-loadbalancer.md: Azure documents probeThreshold successes).
 RISE = 1
+#: Probe port of a backend under an injected probe fault: nothing listens on tcpmux in a
+#: lab guest, so the check is refused exactly like a probe the VM stopped answering.
+FAULT_CHECK_PORT = 1
 # Azure has no connect timeout of its own (the client's SYN retries decide); HAProxy needs one.
 CONNECT_TIMEOUT = "5s"
 # Characters kept as they are in an HTTP probe's request path; the rest is percent-encoded,
@@ -274,7 +277,7 @@ class _Translator:
         checked = probe is not None and member.admin_state != "Up"
         ref = ServerRef(backend=backend, server=server_name(member.ip_configuration_id), kind="rule", rule=rule,
                         ip_configuration_id=member.ip_configuration_id, ip=member.private_ip, port=port,
-                        check_port=probe.port if checked else None,
+                        check_port=(FAULT_CHECK_PORT if member.probe_fault else probe.port) if checked else None,
                         probe_protocol=probe.protocol if checked else None, admin_state=member.admin_state)
         self.servers.append(ref)
         return ref

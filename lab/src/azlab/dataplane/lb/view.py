@@ -24,11 +24,14 @@ class BackendMember:
     ``ip_configuration_id`` is the key the health log uses for this backend: the NIC ip
     configuration ID, or ``{pool id}/loadBalancerBackendAddresses/{name}`` for an IP-based
     pool address. ``admin_state`` is the pool address's ``properties.adminState``.
+    ``probe_fault`` (lab fault injection) points the probe at a port nothing listens on,
+    so it fails as if the VM stopped answering it, without touching the guest.
     """
 
     ip_configuration_id: str
     private_ip: str
     admin_state: str = "None"
+    probe_fault: bool = False
 
     def __post_init__(self) -> None:
         if self.admin_state not in ADMIN_STATES:

@@ -6,10 +6,11 @@ A VM's place in its set is fixed when the VM is created: the k-th VM created in 
 
 from __future__ import annotations
 
+import uuid
+
 from azlab.models.base import Context, ResourceType, require_props
 from azlab.models.errors import ArmError, invalid_parameter
 from azlab.models.ids import ResourceId, same_id
-from azlab.models.store import key_of
 from azlab.models.compute.catalog import VM_SIZES
 from azlab.models.compute.common import AVSET_TYPE, azure_upper_id, property_change_not_allowed, sub_id, vm_bodies
 
@@ -17,8 +18,10 @@ SKUS = ("Classic", "Aligned")
 DOMAIN_RANGES = {"platformFaultDomainCount": ("fault", 1, 3, 2), "platformUpdateDomainCount": ("update", 1, 20, 5)}
 
 
-def _slot_counter(set_id: str) -> str:
-    return f"availability-set-slot:{key_of(set_id)}"
+def _slot_counter(avset: dict) -> str:
+    # per set instance, not per name: a set deleted (even with its resource group) and
+    # created again starts placing VMs from domain 0
+    return f"availability-set-slot:{avset['_instance']}"
 
 
 def members(ctx: Context, set_id: str) -> list[dict]:
@@ -28,7 +31,7 @@ def members(ctx: Context, set_id: str) -> list[dict]:
 
 def assign_domains(ctx: Context, avset: dict) -> dict:
     """The next VM's update and fault domain in ``avset`` (Azure spreads VMs round-robin)."""
-    k = ctx.store.next_counter(_slot_counter(avset["id"]))
+    k = ctx.store.next_counter(_slot_counter(avset))
     props = avset["properties"]
     return {"platformUpdateDomain": k % props["platformUpdateDomainCount"],
             "platformFaultDomain": k % props["platformFaultDomainCount"]}
@@ -62,6 +65,7 @@ class AvailabilitySetType(ResourceType):
             self._check_update(ctx, existing, sku, counts)
         out["sku"] = {"name": sku}
         out["properties"] = dict(counts)
+        out["_instance"] = existing["_instance"] if existing else uuid.uuid4().hex
         ppg = sub_id(props.get("proximityPlacementGroup"))
         if ppg:
             ctx.require_reference(ppg, str(rid), "proximityPlacementGroup")
@@ -88,10 +92,6 @@ class AvailabilitySetType(ResourceType):
         if members(ctx, str(rid)):
             raise ArmError(409, "OperationNotAllowed", f"Availability Set {rid.name} cannot be deleted. Before deleting "
                            "an Availability Set please ensure that it does not contain any VM.")
-
-    def on_deleted(self, ctx: Context, rid: ResourceId, body: dict) -> None:
-        # a set created again under the same name starts placing VMs from domain 0
-        ctx.store.set_value(_slot_counter(str(rid)), 0)
 
     def view_vm_sizes(self, ctx: Context, rid: ResourceId) -> dict:
         self.get_item(ctx, rid)

@@ -12,7 +12,6 @@ VM_TYPE = "Microsoft.Compute/virtualMachines"
 AVSET_TYPE = "Microsoft.Compute/availabilitySets"
 DISK_TYPE = "Microsoft.Compute/disks"
 EXTENSION_TYPE = "Microsoft.Compute/virtualMachines/extensions"
-NIC_TYPE = "Microsoft.Network/networkInterfaces"
 STORAGE_ACCOUNT_TYPE = "Microsoft.Storage/storageAccounts"
 
 # Text the instance views carry for Windows VMs: the lab runs no Windows guest.

@@ -14,7 +14,7 @@ import hashlib
 import re
 import secrets
 
-from azlab.models.errors import ArmError, invalid_parameter
+from azlab.models.errors import invalid_parameter
 from azlab.models.compute.common import property_change_not_allowed, required_parameter
 
 DISALLOWED_USERNAMES = {

@@ -17,7 +17,7 @@ from azlab.models.compute import extensions, storage_profile
 from azlab.models.compute.availability_sets import assign_domains
 from azlab.models.compute.catalog import VM_SIZES, find_image, find_size
 from azlab.models.compute.common import (
-    EXTENSION_TYPE, NO_WINDOWS_GUEST, STORAGE_ACCOUNT_TYPE, VM_TYPE, azure_upper_id, cascade_delete, iso_time,
+    AVSET_TYPE, EXTENSION_TYPE, NO_WINDOWS_GUEST, STORAGE_ACCOUNT_TYPE, VM_TYPE, azure_upper_id, cascade_delete, iso_time,
     property_change_not_allowed, required_parameter, status, sub_id, vm_holding_nic,
 )
 from azlab.models.compute.guest import build_os_profile, check_os_profile_update
@@ -84,7 +84,7 @@ def _availability_set(ctx: Context, location: str, ref) -> dict | None:
     if not set_id:
         return None
     avset = ctx.lookup(set_id)
-    if avset is None or avset.get("type", "").lower() != "microsoft.compute/availabilitysets":
+    if avset is None or avset.get("type", "").lower() != AVSET_TYPE.lower():
         raise ArmError(404, "NotFound", f"The Availability Set {set_id} cannot be found.", target="availabilitySet.id")
     if avset["location"] != location:
         raise invalid_parameter("availabilitySet.id", f"The Availability Set {set_id} is in location "
