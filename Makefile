@@ -41,7 +41,7 @@ help:
 	@echo "make build-test  ansible-galaxy build + install of the tarball, used by FQCN (tests/build)"
 	@echo "make lab-test    the local Azure lab's tests (lab/tests)"
 	@echo "make bench       benchmarks/run.py"
-	@echo "make clean       remove build/test output (keeps .venv); distclean also removes .venv"
+	@echo "make clean       remove build/test output (keeps .venv); distclean also removes the venvs"
 
 setup:
 	@scripts/setup.sh
@@ -97,7 +97,7 @@ bench: setup
 
 clean:
 	rm -rf .build tests/output collections .pytest_cache
-	find . -path ./.venv -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
+	find . \( -path ./.venv -o -path ./.venv-azcli \) -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
 
 distclean: clean
-	rm -rf .venv
+	rm -rf .venv .venv-azcli

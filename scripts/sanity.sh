@@ -40,6 +40,19 @@ for path in sorted(glob.glob('tests/output/junit/ansible-test-sanity-*.xml')):
         else:
             skipped.append((name, (skip.text or '').strip()))
 
+# a test whose program is missing (pwsh for pslint, shellcheck) is reported
+# by ansible-test as "No tests applicable." in junit; its log says why
+current = None
+with open(log) as handle:
+    for line in handle:
+        m = re.match(r'Running sanity test "([^"]+)"', line)
+        if m:
+            current = m.group(1)
+        m = re.match(r'WARNING: Required program "([^"]+)" not found', line)
+        if m and current in not_applicable:
+            not_applicable.remove(current)
+            skipped.append((current, f'required program "{m.group(1)}" not found'))
+
 print(f'sanity: {len(ran) + len(failed)} ran: {", ".join(sorted(ran + failed))}')
 print(f'sanity: {len(not_applicable)} had no files to check: {", ".join(not_applicable) or "-"}')
 bad_skips = [(n, r) for n, r in skipped if n not in allowed]

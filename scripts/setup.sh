@@ -3,7 +3,8 @@
 #
 #   1. Debian packages from bindep.txt (apt-get only when one is missing)
 #   2. .venv with requirements-dev.txt + azure.azcollection's requirements.txt
-#      + the lab package (lab/, editable), skipped when nothing changed
+#      + the lab package (lab/, editable), skipped when nothing changed;
+#      .venv-azcli with the Azure CLI (its pins conflict with azcollection's)
 #   3. offline pip bootstrap for `ansible-test sanity`
 #   4. podman check with the project's lab/containers.conf
 #
@@ -71,15 +72,20 @@ find_python() {
     return 1
 }
 
-if [ -x "$VENV/bin/python" ] && "$VENV/bin/python" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null; then
-    step "venv: $VENV exists ($("$VENV/bin/python" --version))"
-else
-    PY=$(find_python) || die "Python 3.11 not found (set WEBFARM_PYTHON); ansible-core 2.19 is the newest that supports it and 2.20 needs 3.12"
-    rm -rf "$VENV"
-    "$PY" -m venv "$VENV"
-    step "venv: created $VENV with $("$VENV/bin/python" --version)"
-fi
+# create the venv $1 with Python 3.11 unless it is there already
+make_venv() {
+    local venv=$1 py
+    if [ -x "$venv/bin/python" ] && "$venv/bin/python" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null; then
+        step "venv: $venv exists ($("$venv/bin/python" --version))"
+    else
+        py=$(find_python) || die "Python 3.11 not found (set WEBFARM_PYTHON); ansible-core 2.19 is the newest that supports it and 2.20 needs 3.12"
+        rm -rf "$venv"
+        "$py" -m venv "$venv"
+        step "venv: created $venv with $("$venv/bin/python" --version)"
+    fi
+}
 
+make_venv "$VENV"
 PIP=("$VENV/bin/python" -m pip --disable-pip-version-check)
 AZREQ="$VENV/lib/python3.11/site-packages/ansible_collections/azure/azcollection/requirements.txt"
 
@@ -163,6 +169,30 @@ else
     dists=("$VENV"/lib/python3.11/site-packages/*.dist-info)
     step "pip: done (${#dists[@]} distributions)"
 fi
+
+# --------------------------------------------------------------------------
+# 2b. the Azure CLI, in a venv of its own
+# --------------------------------------------------------------------------
+# The lab's tests (lab/tests/cli) drive the real `az` against the lab; they
+# find it at .venv-azcli/bin/az. azure-cli pins its own azure-cli-core and
+# azure-mgmt-* versions, which conflict with azure.azcollection's, so it
+# cannot live in .venv.
+AZCLI_VENV="$ROOT/.venv-azcli"
+AZCLI_REQ="azure-cli==2.91.0"
+make_venv "$AZCLI_VENV"
+AZCLI_STAMP="$AZCLI_VENV/.webfarm-setup.stamp"
+azcli_stamp_value() { printf 'format=%s\n%s\n%s\n' "$STAMP_FORMAT" "$("$AZCLI_VENV/bin/python" --version)" "$AZCLI_REQ" | sha256sum | cut -d' ' -f1; }
+if [ -f "$AZCLI_STAMP" ] && [ "$(cat "$AZCLI_STAMP")" = "$(azcli_stamp_value)" ] && [ -x "$AZCLI_VENV/bin/az" ]; then
+    step "pip: $AZCLI_REQ unchanged since last setup, skipping"
+else
+    step "pip: installing $AZCLI_REQ into $AZCLI_VENV"
+    PIP=("$AZCLI_VENV/bin/python" -m pip --disable-pip-version-check)
+    pip_install_cached "$AZCLI_REQ"
+    "${PIP[@]}" check >/dev/null || { "${PIP[@]}" check; die "pip check failed in $AZCLI_VENV"; }
+    azcli_stamp_value >"$AZCLI_STAMP"
+    step "pip: done ($("$AZCLI_VENV/bin/az" version --query '"azure-cli"' -o tsv 2>/dev/null || echo '?'))"
+fi
+PIP=("$VENV/bin/python" -m pip --disable-pip-version-check)
 
 # --------------------------------------------------------------------------
 # 3. ansible-test offline pip bootstrap

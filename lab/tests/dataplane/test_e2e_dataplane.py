@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import http.client
 import json
+import os
 import socket
 import subprocess
 import threading
@@ -24,7 +25,7 @@ import pytest
 
 from azlab.client import AdminClient, client_environment
 from azlab.dataplane import podman
-from azlab.dataplane.controller import ROLE_LABEL, container_name
+from azlab.dataplane.controller import ROLE_LABEL, container_name, instance_label, lab_objects
 from conftest import run_playbook
 
 pytestmark = pytest.mark.dataplane
@@ -115,7 +116,7 @@ def tier(dataplane_server, env, tmp_path_factory):
     public_key = (keydir / "id.pub").read_text().strip()
     extra = {"rg": RG, "prefix": PREFIX, "subscription": env["AZURE_SUBSCRIPTION_ID"], "ssh_key": public_key,
              "custom_data": CUSTOM_DATA}
-    full_env = {**__import__("os").environ, **env}
+    full_env = {**os.environ, **env}
     for playbook in ("e2e_network.yml", "e2e_vm.yml"):
         started = time.monotonic()
         result = run_playbook(HERE / playbook, full_env, extra)
@@ -402,9 +403,9 @@ def test_kill_and_boot_faults(tier, dataplane_server, clients):
     assert wait_for(lambda: power(cm, "web-vm3") == "PowerState/running", timeout=10)
 
 
-def running_vm_containers() -> list[str]:
-    return podman.run(["ps", "--filter", f"label={ROLE_LABEL}=vm", "--filter", "status=running",
-                       "--format", "{{.Names}}"]).stdout.split()
+def running_vm_containers(server) -> list[str]:
+    return podman.run(["ps", "--filter", f"label={ROLE_LABEL}=vm", "--filter", "status=running", "--filter",
+                       f"label={instance_label(server.settings.state_dir)}", "--format", "{{.Names}}"]).stdout.split()
 
 
 def test_down_keeps_the_state_and_up_brings_everything_back(tier, dataplane_server, clients):
@@ -414,13 +415,13 @@ def test_down_keeps_the_state_and_up_brings_everything_back(tier, dataplane_serv
     cm, _ = clients
     server = dataplane_server
     server.dataplane.stop()
-    assert running_vm_containers() == []
+    assert running_vm_containers(server) == []
     with pytest.raises(OSError):
         http_get(tier["pip"], timeout=2)
     assert power(cm, "web-vm1") == "PowerState/running", "down keeps the state"
     server.dataplane = server.lab.dataplane = DataPlane(server.lab, server.settings.state_dir)
     server.dataplane.start()
-    assert wait_for(lambda: len(running_vm_containers()) == 4, timeout=60)
+    assert wait_for(lambda: len(running_vm_containers(server)) == 4, timeout=60)
     assert wait_for(lambda: ssh(tier, "true").returncode == 0, timeout=60, step=0.5)
     wait_health(server, tier, tier["vm1_config"], "Up", timeout=INTERVAL + 30)
     assert http_get(tier["pip"])[0] == 200
@@ -459,14 +460,13 @@ def test_reset_leaves_nothing_behind_and_touches_nothing_else(tier, dataplane_se
     podman.run(["network", "create", foreign])
     try:
         AdminClient(dataplane_server.settings).call("POST", "reset")
-        assert podman.managed("container") == []
-        assert podman.managed("network") == []
-        assert podman.network_exists(foreign), "reset removed a network the lab did not create"
         state_dir = str(dataplane_server.settings.state_dir)
+        assert lab_objects(state_dir, "container") == []
+        assert lab_objects(state_dir, "network") == []
+        assert podman.network_exists(foreign), "reset removed a network the lab did not create"
         haproxys = subprocess.run(["pgrep", "-af", "haproxy"], capture_output=True, text=True).stdout
         assert state_dir not in haproxys
         assert not any((Path(state_dir) / "lb").glob("*"))
-        assert podman.run(["ps", "-a", "--filter", f"label={ROLE_LABEL}=vm", "-q"]).stdout == ""
     finally:
         podman.run(["network", "rm", foreign], check=False)
     print("\nFIGURES\n" + "\n".join(f"  {k}: {v}" for k, v in FIGURES.items()))

@@ -41,6 +41,9 @@ from azlab.models.store import key_of
 LOG = logging.getLogger(__name__)
 
 ROLE_LABEL = "azlab.role"
+#: Which lab (state directory) created a container or network: two labs on one machine
+#: (a developer's and a test session's) never remove each other's.
+LAB_INSTANCE_LABEL = "azlab.lab"
 VM_LABEL = "azlab.vm"
 #: How often the worker looks at the containers even when the store did not change:
 #: in-guest reboots, killed containers and boot faults are seen within this period.
@@ -99,15 +102,34 @@ def _mac(nic: dict) -> str:
     return mac.replace("-", ":").lower() if mac else image.mac_address_for(key_of(nic["id"]))
 
 
-def purge(state_dir: Path) -> None:
-    """``azlab reset``: remove every lab container, network and HAProxy, and nothing else.
+def instance_id(state_dir: Path) -> str:
+    return _digest(str(Path(state_dir).resolve()))
 
-    Only objects labelled ``azlab.managed=true`` are touched; HAProxys only through the
-    pidfiles of the lab's own LB directories (the driver checks each PID's command line)."""
+
+def instance_label(state_dir: Path) -> str:
+    return f"{LAB_INSTANCE_LABEL}={instance_id(state_dir)}"
+
+
+def lab_objects(state_dir: Path, kind: str) -> list[str]:
+    """Names of this lab's containers or networks: labelled azlab.managed AND this lab's."""
+    filters = ["--filter", f"label={podman.LAB_LABEL}", "--filter", f"label={instance_label(state_dir)}"]
+    if kind == "container":
+        args = ["ps", "-a", *filters, "--format", "{{.Names}}"]
+    else:
+        args = ["network", "ls", *filters, "--format", "{{.Name}}"]
+    return podman.run(args).stdout.split()
+
+
+def purge(state_dir: Path) -> None:
+    """``azlab reset``: remove every container, network and HAProxy of this lab, nothing else.
+
+    Only objects labelled ``azlab.managed=true`` and with this lab's instance label are
+    touched; HAProxys only through the pidfiles of the lab's own LB directories (the driver
+    checks each PID's command line)."""
     if podman.unavailable_reason() is None:
-        for name in podman.managed("container"):
+        for name in lab_objects(state_dir, "container"):
             podman.remove_container(name)
-        for name in podman.managed("network"):
+        for name in lab_objects(state_dir, "network"):
             podman.remove_network(name)
     lb_dir = Path(state_dir) / "lb"
     for directory in sorted(lb_dir.glob("*")) if lb_dir.is_dir() else []:
@@ -247,8 +269,10 @@ class DataPlane:
                 break
             try:
                 self._reconcile()
-            except Exception:  # one bad pass must not end the data plane
+                self._error("pass", None)
+            except Exception as exc:  # one bad pass must not end the data plane; the next retries
                 LOG.exception("data plane pass failed")
+                self._error("pass", f"data plane pass failed: {exc}")
             with self._idle:
                 self._passes += 1
                 self._idle.notify_all()
@@ -262,13 +286,17 @@ class DataPlane:
 
     def _containers(self) -> dict[str, dict]:
         """The lab's VM containers by VM key: name, podman state, start time."""
-        out = podman.run(["ps", "-a", "--filter", f"label={ROLE_LABEL}=vm", "--format", "json"]).stdout
+        out = podman.run(["ps", "-a", "--filter", f"label={ROLE_LABEL}=vm", "--filter",
+                          f"label={instance_label(self.state_dir)}", "--format", "json"]).stdout
         containers = {}
         for entry in json.loads(out or "[]"):
             labels = entry.get("Labels") or {}
             containers[labels.get(VM_LABEL, "")] = {
                 "name": entry["Names"][0], "state": entry["State"], "started": str(entry.get("StartedAt"))}
         return containers
+
+    def _labels(self, role: str) -> dict[str, str]:
+        return {ROLE_LABEL: role, LAB_INSTANCE_LABEL: instance_id(self.state_dir)}
 
     def _error(self, key: str, message: str | None) -> None:
         """Remember (and log once) why an object is not served; None clears it."""
@@ -294,7 +322,7 @@ class DataPlane:
     def _reconcile_networks(self) -> dict[str, tuple[str, str]]:
         """Create missing networks; return the ones that exist (refused ones are left out)."""
         wanted = self._subnets()
-        existing = set(podman.managed("network"))
+        existing = set(lab_objects(self.state_dir, "network"))
         ready = {}
         for name, (subnet_id, cidr) in wanted.items():
             if name not in existing:
@@ -304,7 +332,7 @@ class DataPlane:
                                                    f"{conflict}; no podman network (and no VM) on it")
                     continue
                 try:
-                    podman.create_network(name, cidr, {ROLE_LABEL: "subnet"})
+                    podman.create_network(name, cidr, self._labels("subnet"))
                 except podman.PodmanError as exc:
                     self._error(key_of(subnet_id), f"subnet {subnet_id}: {exc}")
                     continue
@@ -323,8 +351,8 @@ class DataPlane:
     def _remove_stale_networks(self) -> None:
         """Networks of deleted subnets go once no container uses them."""
         wanted = self._subnets()
-        for name in podman.managed("network"):
-            if name not in wanted and name.startswith("azlab-"):
+        for name in lab_objects(self.state_dir, "network"):
+            if name not in wanted:
                 podman.run(["network", "rm", name], check=False)
 
     # -- VMs -> containers ----------------------------------------------------------------------
@@ -430,7 +458,7 @@ class DataPlane:
             podman.remove_container(name)  # a half-created one from an interrupted run
             podman.run(image.vm_run_args(name, ref, hostname=spec["guest"].get("computerName") or spec["name"],
                                          seed_dir=seed, network=network, ip=ip, mac=mac,
-                                         labels={ROLE_LABEL: "vm", VM_LABEL: key}))
+                                         labels={**self._labels("vm"), VM_LABEL: key}))
             LOG.info("VM %s: container %s started", spec["id"], name)
         except (podman.PodmanError, image.ImageBuildError) as exc:
             self._error(key, f"VM {spec['id']}: {exc}")
