@@ -112,6 +112,21 @@ def lab_env(lab_server) -> dict[str, str]:
     return {**os.environ, **client_environment(lab_server.settings)}
 
 
+@pytest.fixture(scope="session")
+def sdk_credential(lab_server):
+    """(credential, subscription id) for Azure SDK clients on the session's lab.
+
+    The SDK reads the proxy and CA bundle from the environment, as after `azlab env`."""
+    from azure.identity import ClientSecretCredential
+
+    patch = pytest.MonkeyPatch()
+    env = client_environment(lab_server.settings)
+    for key in ("HTTPS_PROXY", "https_proxy", "REQUESTS_CA_BUNDLE", "NO_PROXY", "no_proxy"):
+        patch.setenv(key, env[key])
+    yield ClientSecretCredential(env["AZURE_TENANT"], env["AZURE_CLIENT_ID"], env["AZURE_SECRET"]), env["AZURE_SUBSCRIPTION_ID"]
+    patch.undo()
+
+
 def run_playbook(playbook: Path, env: dict[str, str], extra_vars: dict | None = None, check: bool = False,
                  timeout: int = 900) -> subprocess.CompletedProcess:
     """Run a playbook against localhost with the lab's environment; return the result."""

@@ -8,11 +8,9 @@ from __future__ import annotations
 import pytest
 from test_compute import ssh_public_key
 
-from azlab.client import client_environment
 
 pytestmark = pytest.mark.sdk
 
-azure_identity = pytest.importorskip("azure.identity")
 compute = pytest.importorskip("azure.mgmt.compute")
 network = pytest.importorskip("azure.mgmt.network")
 resource = pytest.importorskip("azure.mgmt.resource")
@@ -24,21 +22,15 @@ LOCATION = "eastus"
 
 
 @pytest.fixture(scope="module")
-def clients(lab_server):
+def clients(sdk_credential):
     """Clients on the lab, through its proxy and CA (as `azlab env` sets up)."""
-    mp = pytest.MonkeyPatch()
-    env = client_environment(lab_server.settings)
-    for key in ("HTTPS_PROXY", "https_proxy", "REQUESTS_CA_BUNDLE", "NO_PROXY", "no_proxy"):
-        mp.setenv(key, env[key])
-    credential = azure_identity.ClientSecretCredential(env["AZURE_TENANT"], env["AZURE_CLIENT_ID"], env["AZURE_SECRET"])
-    subscription = env["AZURE_SUBSCRIPTION_ID"]
+    credential, subscription = sdk_credential
     rm = resource.ResourceManagementClient(credential, subscription)
     rm.resource_groups.create_or_update(RG, {"location": LOCATION})
     yield {"compute": compute.ComputeManagementClient(credential, subscription),
            "network": network.NetworkManagementClient(credential, subscription),
            "storage": storage.StorageManagementClient(credential, subscription)}
     rm.resource_groups.begin_delete(RG).result()
-    mp.undo()
 
 
 def make_nics(net, count: int) -> list[str]:

@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import pytest
 
-from azlab.client import client_environment
 
 pytestmark = pytest.mark.sdk
 
-azure_identity = pytest.importorskip("azure.identity")
 network = pytest.importorskip("azure.mgmt.network")
 resource = pytest.importorskip("azure.mgmt.resource")
 
@@ -23,20 +21,14 @@ LOCATION = "eastus"
 
 
 @pytest.fixture(scope="module")
-def clients(lab_server):
+def clients(sdk_credential):
     """Network and resource clients on the lab, through its proxy and CA (as `azlab env` sets up)."""
-    mp = pytest.MonkeyPatch()
-    env = client_environment(lab_server.settings)
-    for key in ("HTTPS_PROXY", "https_proxy", "REQUESTS_CA_BUNDLE", "NO_PROXY", "no_proxy"):
-        mp.setenv(key, env[key])
-    credential = azure_identity.ClientSecretCredential(env["AZURE_TENANT"], env["AZURE_CLIENT_ID"], env["AZURE_SECRET"])
-    subscription = env["AZURE_SUBSCRIPTION_ID"]
+    credential, subscription = sdk_credential
     net = network.NetworkManagementClient(credential, subscription)
     rm = resource.ResourceManagementClient(credential, subscription)
     rm.resource_groups.create_or_update(RG, {"location": LOCATION})
     yield net, subscription
     rm.resource_groups.begin_delete(RG).result()
-    mp.undo()
 
 
 def rule_health(net, lb: str, rule: str):
