@@ -20,7 +20,7 @@ cd "$ROOT"
 VENV="$ROOT/.venv"
 WHEELHOUSE="${WEBFARM_WHEELHOUSE:-${XDG_CACHE_HOME:-$HOME/.cache}/webfarm/wheels}"
 # bump when the way the venv is built changes, to force a reinstall
-STAMP_FORMAT=2
+STAMP_FORMAT=3
 
 step() { printf '==> setup: %s\n' "$*"; }
 die() { printf 'setup: ERROR: %s\n' "$*" >&2; exit 1; }
@@ -165,6 +165,13 @@ else
     fi
     pip_install_cached "${all_reqs[@]}"
     "${PIP[@]}" check >/dev/null || { "${PIP[@]}" check; die "pip check failed"; }
+    # Byte-compile once here: ansible runs modules without writing bytecode, so
+    # without .pyc files every azure.azcollection module call would recompile the
+    # Azure SDK it imports (measured: ~10 s instead of ~4 s per module call).
+    # A few packages ship template files that are not valid Python: compileall
+    # then exits non-zero, which is not an error for us.
+    step "pip: byte-compiling site-packages"
+    "$VENV/bin/python" -m compileall -q -j 0 "$VENV/lib/python3.11/site-packages" >/dev/null || true
     stamp_value >"$STAMP"
     dists=("$VENV"/lib/python3.11/site-packages/*.dist-info)
     step "pip: done (${#dists[@]} distributions)"
