@@ -27,6 +27,7 @@ from azlab.client import AdminClient, client_environment
 from azlab.dataplane import podman
 from azlab.dataplane.controller import ROLE_LABEL, container_name, instance_label, lab_objects
 from conftest import run_playbook
+from polling import wait_for
 
 pytestmark = pytest.mark.dataplane
 
@@ -73,15 +74,6 @@ CUSTOM_DATA = "#cloud-config\n" + json.dumps({
 })
 
 
-def wait_for(predicate, timeout: float, step: float = 0.2):
-    """Poll ``predicate`` until it is truthy or ``timeout`` seconds passed; its last value."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(step)
-    return predicate()
 
 
 def figure(name: str, value: str) -> None:

@@ -28,6 +28,8 @@ from azlab.dataplane.lb import (
 from azlab.dataplane.lb.health import parse_line
 from azlab.dataplane.lb.process import HAProxyProcess, validate
 from azlab.dataplane.lb.render import server_name
+
+import polling
 from azlab.dataplane.lb.serverstate import compose, parse_dump
 
 HAPROXY = shutil.which("haproxy")
@@ -334,14 +336,9 @@ def get(address: str, port: int, path: str = "/", timeout: float = 3.0) -> str:
         conn.close()
 
 
-def wait_for(predicate, timeout: float, step: float = 0.01):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(step)
-    return predicate()
+def wait_for(predicate, timeout: float):
+    # the driver tests probe every second: poll finely to measure detection times
+    return polling.wait_for(predicate, timeout, step=0.01)
 
 
 class Events:
