@@ -34,15 +34,13 @@ def redact(value):
     return value
 
 
-# POST actions that only read (everything else a client POSTs changes something).
-READ_ACTIONS = {"health", "listkeys", "instanceview", "checknameavailability"}
+def is_write(request: Request, read_actions: frozenset[str]) -> bool:
+    """Whether an ARM request asks for a change (counted even when refused).
 
-
-def is_write(request: Request) -> bool:
-    """Whether an ARM request asks for a change (counted even when refused)."""
+    ``read_actions``: POST actions that only read; everything else a client POSTs changes something."""
     if request.method in ("PUT", "PATCH", "DELETE"):
         return True
-    return request.method == "POST" and request.path.rstrip("/").rsplit("/", 1)[-1].lower() not in READ_ACTIONS
+    return request.method == "POST" and request.path.rstrip("/").rsplit("/", 1)[-1].lower() not in read_actions
 
 
 def _logged_body(request: Request) -> str | None:
@@ -73,6 +71,7 @@ class ArmApp:
     def __init__(self, lab: Lab):
         self.lab = lab
         self.handlers = ArmHandlers(lab)
+        self.read_actions = lab.registry.read_action_names()
 
     def __call__(self, environ, start_response):
         request = Request(environ)
@@ -92,7 +91,7 @@ class ArmApp:
             elif request.path.rstrip("/") == "/metadata/endpoints":
                 response = _json_response(200, self._metadata())
             else:
-                write = is_write(request)
+                write = is_write(request, self.read_actions)
                 reply = self._arm(request)
                 response = _json_response(reply.status, reply.body, reply.headers)
         except AuthError as exc:

@@ -282,6 +282,11 @@ class Registry:
     def find(self, full_type: str) -> ResourceType | None:
         return self.types.get(full_type.lower())
 
+    def read_action_names(self) -> frozenset[str]:
+        """Lower-case names of every POST action that only reads (provider actions are queries)."""
+        names = {action.lower() for rtype in self.types.values() for action in rtype.read_actions}
+        return frozenset(names | {action for _, action in self.provider_actions})
+
     def children_of(self, full_type: str) -> list[ResourceType]:
         prefix = full_type.lower() + "/"
         return [t for key, t in self.types.items() if key.startswith(prefix) and "/" not in key[len(prefix):]]
