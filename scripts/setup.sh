@@ -294,4 +294,16 @@ else
     die "podman info failed with CONTAINERS_CONF=$CONTAINERS_CONF: $rt"
 fi
 
+# --------------------------------------------------------------------------
+# 5. this checkout as the collection azure_ha.webfarm
+# --------------------------------------------------------------------------
+# ansible.cfg puts ./collections first on the collections path; this link makes
+# `ansible-playbook site.yml` resolve azure_ha.webfarm.* to the working tree.
+LINK="$ROOT/collections/ansible_collections/azure_ha/webfarm"
+if [ "$(readlink "$LINK" 2>/dev/null)" != "../../.." ]; then
+    mkdir -p "$(dirname "$LINK")"
+    ln -sfn ../../.. "$LINK"
+    step "collection: $LINK -> this checkout"
+fi
+
 step "done in $((SECONDS - t0))s"

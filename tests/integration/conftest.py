@@ -1,0 +1,122 @@
+"""Fixtures for the collection's integration tests: the real azure_ha.webfarm content
+(modules, roles, playbooks) run by ansible-playbook against the local Azure lab.
+
+Run pytest from tests/integration (pytest-ansible would otherwise symlink the checkout
+into ./collections when started at the root). ansible-playbook runs with the
+repository root as its working directory, so ansible.cfg applies and
+azure_ha.webfarm.* resolves to this checkout (collections/ link made by setup.sh).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from azlab.client import AdminClient, client_environment
+from azlab.server import LabServer
+from azlab.settings import LabSettings
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+ANSIBLE_PLAYBOOK = str(Path(sys.executable).with_name("ansible-playbook"))
+
+
+@dataclass
+class PlaybookResult:
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+    def recap(self) -> dict[str, dict[str, int]]:
+        """PLAY RECAP counters per host: {"localhost": {"ok": 5, "changed": 0, ...}}."""
+        recap: dict[str, dict[str, int]] = {}
+        lines = self.stdout.splitlines()
+        if "PLAY RECAP" not in self.stdout:
+            return recap
+        start = max(i for i, line in enumerate(lines) if line.startswith("PLAY RECAP"))
+        for line in lines[start + 1:]:
+            if ":" not in line or "=" not in line:
+                continue
+            host, counters = line.split(":", 1)
+            recap[host.strip()] = {k: int(v) for k, v in (item.split("=") for item in counters.split())}
+        return recap
+
+
+class LabHandle:
+    """A running lab plus what tests ask of it: environment, request-log marks, writes."""
+
+    def __init__(self, server: LabServer):
+        self.server = server
+        self.settings = server.settings
+        self.admin = AdminClient(server.settings)
+        self.env = {**os.environ, **client_environment(server.settings)}
+
+    def mark(self) -> int:
+        return self.admin.call("GET", "mark")["mark"]
+
+    def requests_since(self, mark: int, writes_only: bool = False) -> list[dict]:
+        return self.admin.call("GET", f"log?since={mark}&writes={1 if writes_only else 0}")["requests"]
+
+    def writes_since(self, mark: int) -> list[dict]:
+        return self.requests_since(mark, writes_only=True)
+
+    def playbook(self, playbook: str | Path, *, inventory: str | Path | None = None,
+                 extra_vars: dict | None = None, check: bool = False, diff: bool = False,
+                 tags: str | None = None, env: dict | None = None, timeout: int = 1800) -> PlaybookResult:
+        """ansible-playbook <playbook> from the repo root with the lab's credentials."""
+        cmd = [ANSIBLE_PLAYBOOK, str(playbook)]
+        if inventory is not None:
+            cmd += ["-i", str(inventory)]
+        if extra_vars:
+            cmd += ["-e", json.dumps(extra_vars)]
+        if check:
+            cmd.append("--check")
+        if diff:
+            cmd.append("--diff")
+        if tags:
+            cmd += ["--tags", tags]
+        run_env = {**self.env, "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0",
+                   "ANSIBLE_LOCALHOST_WARNING": "0", **(env or {})}
+        done = subprocess.run(cmd, env=run_env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=timeout)
+        return PlaybookResult(done.returncode, done.stdout, done.stderr)
+
+
+@pytest.fixture(scope="session")
+def control_lab(tmp_path_factory) -> LabHandle:
+    """A lab without data plane (ARM only), on free ports, for module and validation tests."""
+    server = LabServer(LabSettings(state_dir=tmp_path_factory.mktemp("azlab") / "state", arm_port=0, proxy_port=0))
+    server.start()
+    yield LabHandle(server)
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def dataplane_lab() -> LabHandle:
+    """A lab WITH its data plane (VM containers, HAProxy). One per machine at a time:
+    labs share the 127.64.0.0/16 public IPs and podman's subnets.
+
+    State in a short /tmp path (HAProxy's unix socket paths must fit in 107 bytes);
+    teardown resets the lab, which removes its containers, networks and HAProxies."""
+    from azlab.dataplane.controller import unavailable_reason
+
+    reason = unavailable_reason()
+    if reason:
+        pytest.skip(f"data plane unavailable: {reason}")
+    state_dir = Path(tempfile.mkdtemp(prefix="azwf-"))
+    server = LabServer(LabSettings(state_dir=state_dir / "s", arm_port=0, proxy_port=0), dataplane=True)
+    server.start()
+    yield LabHandle(server)
+    server.lab.reset()
+    server.stop()
+    shutil.rmtree(state_dir, ignore_errors=True)
