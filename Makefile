@@ -1,7 +1,7 @@
 # azure_ha.webfarm: developer and CI entry points (see docs/development.md).
 #
 #   make demo    set up, start the local Azure lab, run site.yml against it
-#   make test    set up, then lint, sanity, units, build-test, lab-test
+#   make test    set up, then lint, sanity, units, build-test, integration, lab-test
 #
 # Every target sets up first (fast when nothing changed).
 
@@ -29,16 +29,17 @@ define pytest_allow_empty
 rc=0; $(1) || rc=$$?; if [ $$rc -eq 5 ]; then echo "$(2): no tests collected"; rc=0; fi; exit $$rc
 endef
 
-.PHONY: help setup demo test lint sanity units build-test lab-test bench clean distclean
+.PHONY: help setup demo test lint sanity units build-test integration lab-test bench clean distclean
 
 help:
 	@echo "make setup       Debian packages (bindep.txt), .venv, offline ansible-test bootstrap, podman check"
 	@echo "make demo        setup + local Azure lab + lab_check.yml + site.yml, then what is/isn't implemented"
-	@echo "make test        setup + lint + sanity + units + build-test + lab-test (what CI runs)"
+	@echo "make test        setup + lint + sanity + units + build-test + integration + lab-test (what CI runs)"
 	@echo "make lint        ansible-lint (production profile), yamllint, changelog fragments, shellcheck"
 	@echo "make sanity      ansible-test sanity --python 3.11 on the collection as it ships"
 	@echo "make units       pytest tests/unit (inside the collection tree)"
 	@echo "make build-test  ansible-galaxy build + install of the tarball, used by FQCN (tests/build)"
+	@echo "make integration the collection's modules, roles and playbooks on the local lab (tests/integration)"
 	@echo "make lab-test    the local Azure lab's tests (lab/tests)"
 	@echo "make bench       benchmarks/run.py"
 	@echo "make clean       remove build/test output (keeps .venv); distclean also removes the venvs"
@@ -49,7 +50,7 @@ setup:
 demo: setup
 	@scripts/demo.sh
 
-test: setup lint sanity units build-test lab-test
+test: setup lint sanity units build-test integration lab-test
 
 lint: setup
 	@echo "==> lint: ansible-lint (profile from .ansible-lint: production)"
@@ -79,6 +80,13 @@ build-test: setup
 	@# run from tests/build: pytest-ansible would otherwise symlink the whole
 	@# checkout into ./collections/ because the root has a galaxy.yml
 	@cd tests/build && $(call pytest_allow_empty,pytest -p no:cacheprovider .,build-test)
+
+integration: setup
+	@echo "==> integration: pytest tests/integration (ARM-only tests on 2 workers, then the serial ones)"
+	@# serial = tests that run a data-plane lab or podman containers (they share
+	@# the lab's public IPs and podman subnets, see tests/integration/conftest.py)
+	cd tests/integration && $(call pytest_allow_empty,pytest -p no:cacheprovider -n 2 -m 'not serial' .,integration)
+	cd tests/integration && $(call pytest_allow_empty,pytest -p no:cacheprovider -m serial .,integration-serial)
 
 lab-test: setup
 	@echo "==> lab-test: pytest lab/tests (control plane on 2 workers, then the data plane)"

@@ -306,4 +306,17 @@ if [ "$(readlink "$LINK" 2>/dev/null)" != "../../.." ]; then
     step "collection: $LINK -> this checkout"
 fi
 
+# --------------------------------------------------------------------------
+# 6. the dev inventory's SSH key
+# --------------------------------------------------------------------------
+# inventories/dev logs in to the lab's VMs with this key (its .pub goes into
+# the VMs' osProfile). A dedicated file: an existing key of the user is never
+# touched or used.
+DEV_KEY="$HOME/.ssh/webfarm_dev_ed25519"
+if [ ! -f "$DEV_KEY" ]; then
+    mkdir -p -m 700 "$HOME/.ssh"
+    ssh-keygen -q -t ed25519 -N '' -C "webfarm dev inventory" -f "$DEV_KEY"
+    step "ssh: created $DEV_KEY for inventories/dev"
+fi
+
 step "done in $((SECONDS - t0))s"

@@ -88,7 +88,8 @@ class LabHandle:
             cmd += ["--tags", tags]
         run_env = {**self.env, "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0",
                    "ANSIBLE_LOCALHOST_WARNING": "0", **(env or {})}
-        done = subprocess.run(cmd, env=run_env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=timeout)
+        done = subprocess.run(cmd, env=run_env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=timeout,
+                              check=False)
         return PlaybookResult(done.returncode, done.stdout, done.stderr)
 
 
@@ -120,3 +121,10 @@ def dataplane_lab() -> LabHandle:
     server.lab.reset()
     server.stop()
     shutil.rmtree(state_dir, ignore_errors=True)
+
+
+def pytest_collection_modifyitems(items):
+    """A test that uses the data-plane lab is serial, whatever its author remembered."""
+    for item in items:
+        if "dataplane_lab" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.serial)
