@@ -1,0 +1,219 @@
+"""Role azure_ha.webfarm.preflight run by ansible-playbook against the lab (control plane).
+
+Bad inputs must fail naming the variable before any ARM call; existing state that Azure
+cannot change (fault/update domain counts of a set, a VM outside the set) must be refused
+with read-only calls. Cases run as hosts of one inventory (preflight_cases.yml), so one
+ansible-playbook run covers a whole batch; each case's outcome is read from its report.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import yaml
+
+HERE = Path(__file__).resolve().parent
+CASES_PLAYBOOK = HERE / "preflight_cases.yml"
+SETUP_PLAYBOOK = HERE / "preflight_existing_setup.yml"
+LOCALHOST_INVENTORY = HERE / "inventory.yml"
+
+
+def public_key() -> str:
+    blob = struct.pack(">I", 11) + b"ssh-ed25519" + struct.pack(">I", 32) + b"\x07" * 32
+    return "ssh-ed25519 " + base64.b64encode(blob).decode() + " it@preflight"
+
+
+WEAK_PASSWORD = "weakpassw0rd"
+PRIVATE_KEY_BODY = "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ"
+PRIVATE_KEY = f"-----BEGIN OPENSSH PRIVATE KEY-----\n{PRIVATE_KEY_BODY}\n-----END OPENSSH PRIVATE KEY-----"
+DROP = "__drop__"  # removes a base variable from a case
+
+BASE = {
+    "webfarm_app": "bad",
+    "webfarm_env": "it",
+    "webfarm_location": "westeurope",
+    "webfarm_admin_source_prefixes": ["203.0.113.0/24"],
+    "webfarm_ssh_public_key": public_key(),
+}
+WINDOWS = {
+    "webfarm_os_type": "Windows",
+    "webfarm_vm_image": {"publisher": "MicrosoftWindowsServer", "offer": "WindowsServer",
+                         "sku": "2022-datacenter-azure-edition", "version": "latest"},
+}
+
+# case -> (variables over BASE, variable the failure must name, fragment of the rule)
+BAD_INPUTS = {
+    "vm_count_1": ({"webfarm_vm_count": 1}, "webfarm_vm_count", "at least 2 VMs"),
+    "fault_domains_4": ({"webfarm_fault_domains": 4}, "webfarm_fault_domains", "between 1 and 3"),
+    "update_domains_21": ({"webfarm_update_domains": 21}, "webfarm_update_domains", "between 1 and 20"),
+    "subnet_not_nested": ({"webfarm_subnet_cidr": "10.1.0.0/24"}, "webfarm_subnet_cidr",
+                          "10.1.0.0/24 is not inside webfarm_vnet_cidr 10.0.0.0/16"),
+    "bad_cidr": ({"webfarm_vnet_cidr": "10.0.0.300/16"}, "webfarm_vnet_cidr", "not a valid IPv4 network"),
+    "public_vnet": ({"webfarm_vnet_cidr": "8.8.0.0/16", "webfarm_subnet_cidr": "8.8.0.0/24"},
+                    "webfarm_vnet_cidr", "not a private range"),
+    "probe_path": ({"webfarm_probe_path": "healthz"}, "webfarm_probe_path", 'must start with "/"'),
+    "port_70000": ({"webfarm_http_port": 70000}, "webfarm_http_port", "between 1 and 65535"),
+    "nat_overflow": ({"webfarm_nat_frontend_port_base": 65533}, "webfarm_nat_frontend_port_base",
+                     "NAT range overflow"),
+    "nat_overlaps_web": ({"webfarm_nat_frontend_port_base": 79}, "webfarm_nat_frontend_port_base",
+                         "include webfarm_http_port 80"),
+    "admin_internet": ({"webfarm_admin_source_prefixes": ["0.0.0.0/0"]}, "webfarm_admin_source_prefixes",
+                       "webfarm_allow_admin_from_internet"),
+    "app_name": ({"webfarm_app": "Bad_App"}, "webfarm_app", "not a valid application name"),
+    "admin_username": ({"webfarm_admin_username": "admin"}, "webfarm_admin_username", "reserved"),
+    "linux_without_key": ({"webfarm_ssh_public_key": DROP}, "webfarm_ssh_public_key", "required for Linux"),
+    "private_key": ({"webfarm_ssh_public_key": PRIVATE_KEY}, "webfarm_ssh_public_key", "PRIVATE key"),
+    "weak_windows_password": ({**WINDOWS, "webfarm_admin_password": WEAK_PASSWORD}, "webfarm_admin_password",
+                              "at least 3 of"),
+    "windows_name_too_long": ({**WINDOWS, "webfarm_app": "webfarm-portal", "webfarm_admin_password": "Xq7!mountain-Lamp"},
+                              "webfarm_app", "Windows computer name is at most 15"),
+    # the role's argument spec answers first for a missing or mistyped variable
+    "missing_location": ({"webfarm_location": DROP}, "webfarm_location", "missing required arguments"),
+    "os_type_choice": ({"webfarm_os_type": "Solaris"}, "webfarm_os_type", "Linux, Windows"),
+}
+
+
+def case_vars(overrides: dict) -> dict:
+    merged = {**BASE, **overrides}
+    return {name: value for name, value in merged.items() if value != DROP}
+
+
+@dataclass
+class Batch:
+    outcomes: dict  # case -> {"failure": text or None, "plan": webfarm_plan or None}
+    output: str  # stdout + stderr of ansible-playbook
+    requests: list  # the lab's request log during the run
+    writes: list
+
+
+def run_cases(lab, tmp_path: Path, cases: dict[str, dict]) -> Batch:
+    """One ansible-playbook run, one host per case."""
+    report_dir = tmp_path / "report"
+    report_dir.mkdir()
+    inventory = tmp_path / "cases.yml"
+    inventory.write_text(yaml.safe_dump({"all": {"children": {"webfarm_cases": {
+        "vars": {"ansible_connection": "local", "ansible_python_interpreter": "{{ ansible_playbook_python }}",
+                 "webfarm_test_report_dir": str(report_dir)},
+        "hosts": cases,
+    }}}}))
+    mark = lab.mark()
+    result = lab.playbook(CASES_PLAYBOOK, inventory=inventory)
+    requests, writes = lab.requests_since(mark), lab.writes_since(mark)
+    outcomes = {}
+    for case in cases:
+        report = report_dir / f"{case}.json"
+        assert report.exists(), f"no report for {case}:\n{result.output[-3000:]}"
+        outcome = json.loads(report.read_text())
+        # the failure messages (one per item of a looped task) as one text
+        outcomes[case] = {**outcome, "failure": "\n".join(outcome["failure"]) if outcome["failure"] else None}
+    return Batch(outcomes, result.output, requests, writes)
+
+
+@pytest.fixture(scope="module")
+def bad_inputs(control_lab, tmp_path_factory):
+    cases = {case: case_vars(spec[0]) for case, spec in BAD_INPUTS.items()}
+    return run_cases(control_lab, tmp_path_factory.mktemp("bad"), cases)
+
+
+@pytest.mark.parametrize("case", sorted(BAD_INPUTS))
+def test_bad_input_fails_naming_the_variable_before_any_arm_call(bad_inputs, case):
+    variable, rule = BAD_INPUTS[case][1:]
+    failure = bad_inputs.outcomes[case]["failure"]
+    assert failure is not None, f"{case} passed preflight"
+    assert variable in failure and rule in failure, failure
+    assert bad_inputs.outcomes[case]["plan"] is None
+    assert bad_inputs.writes == []
+    # validation fails before the read-only checks too: not a single ARM request
+    assert bad_inputs.requests == []
+
+
+def test_secrets_never_printed(bad_inputs):
+    assert WEAK_PASSWORD not in bad_inputs.output
+    assert PRIVATE_KEY_BODY not in bad_inputs.output
+
+
+def test_all_errors_reported_at_once(control_lab, tmp_path):
+    batch = run_cases(control_lab, tmp_path, {"many": case_vars({
+        "webfarm_vm_count": 1, "webfarm_fault_domains": 4, "webfarm_probe_path": "x",
+        "webfarm_subnet_cidr": "10.1.0.0/24"})})
+    failure = batch.outcomes["many"]["failure"]
+    assert "(4 problems)" in failure
+    for variable in ("webfarm_vm_count:", "webfarm_fault_domains:", "webfarm_probe_path:", "webfarm_subnet_cidr:"):
+        assert variable in failure
+    assert batch.requests == []
+
+
+# --- existing state -------------------------------------------------------------------------
+
+EXISTING_RG = "preflight-it-rg"
+
+
+@pytest.fixture(scope="module")
+def existing_state(control_lab, tmp_path_factory):
+    """Availability set fdapp-as (FD 2, UD 5), vmapp-vm1 outside any set, vmapp-vm2 in fdapp-as;
+    then one preflight run with a case per situation."""
+    setup = control_lab.playbook(SETUP_PLAYBOOK, inventory=LOCALHOST_INVENTORY, extra_vars={
+        "webfarm_test_rg": EXISTING_RG, "webfarm_test_ssh_key": public_key()})
+    assert setup.returncode == 0, setup.output[-3000:]
+    on_rg = {"webfarm_resource_group": EXISTING_RG}
+    cases = {
+        "fd_changed": case_vars({**on_rg, "webfarm_app": "fdapp", "webfarm_fault_domains": 3}),
+        "ud_changed": case_vars({**on_rg, "webfarm_app": "fdapp", "webfarm_update_domains": 10}),
+        "set_matches": case_vars({**on_rg, "webfarm_app": "fdapp"}),
+        "vm_outside_set": case_vars({**on_rg, "webfarm_app": "vmapp"}),
+        "first_run": case_vars({"webfarm_app": "fresh", "webfarm_env": "it"}),
+    }
+    return run_cases(control_lab, tmp_path_factory.mktemp("existing"), cases)
+
+
+def test_existing_state_checks_only_read(existing_state):
+    assert existing_state.writes == []
+    arm = [r for r in existing_state.requests if r["host"] == "management.azure.com"]
+    assert arm and {r["method"] for r in arm} == {"GET"}
+
+
+def test_changed_fault_domains_refused_with_azure_rule(existing_state):
+    failure = existing_state.outcomes["fd_changed"]["failure"]
+    assert failure.startswith("webfarm_fault_domains: availability set fdapp-as"), failure
+    assert "already exists with 2 fault domains and 5 update domains" in failure
+    assert "Azure fixes both counts when an availability set is created" in failure
+    assert "set webfarm_fault_domains: 2 and webfarm_update_domains: 5" in failure
+    assert "remove_on_absent=[]" in failure and "swap_os_disk" in failure
+
+
+def test_changed_update_domains_refused(existing_state):
+    failure = existing_state.outcomes["ud_changed"]["failure"]
+    assert failure.startswith("webfarm_update_domains: availability set fdapp-as"), failure
+
+
+def test_matching_set_passes(existing_state):
+    outcome = existing_state.outcomes["set_matches"]
+    assert outcome["failure"] is None
+    assert outcome["plan"]["availability_set"] == "fdapp-as"
+    assert outcome["plan"]["resource_group"] == EXISTING_RG
+
+
+def test_vm_outside_the_set_refused_with_recreate_from_disk_path(existing_state):
+    failure = existing_state.outcomes["vm_outside_set"]["failure"]
+    vm1, vm2 = (line for line in failure.splitlines() if line.startswith("vmapp-vm"))
+    assert "vmapp-vm1, a VM of this plan" in vm1 and "(it is in no availability set)" in vm1
+    assert "(it is in availability set fdapp-as)" in vm2
+    assert "a VM to an availability set only when the VM is created" in vm1
+    # the concrete recreate-from-disk steps, with the VM's own disk and NIC
+    assert "name=vmapp-vm1 state=absent remove_on_absent=[]" in vm1
+    assert "azure.azcollection.azure_rm_availabilityset name=vmapp-as" in vm1
+    assert 'network_interface_names=["vmapp-vm1-nic1"]' in vm1
+    assert f"swap_os_disk={{os_disk_name: vmapp-vm1-osdisk, os_disk_resource_group: {EXISTING_RG}}}" in vm1
+
+
+def test_first_run_without_resource_group_passes(existing_state):
+    outcome = existing_state.outcomes["first_run"]
+    assert outcome["failure"] is None
+    plan = outcome["plan"]
+    assert plan["resource_group"] == "fresh-it-rg"
+    assert [vm["nat_rule"] for vm in plan["vms"]] == ["ssh-vm1", "ssh-vm2"]
