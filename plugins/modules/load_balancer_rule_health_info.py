@@ -1,0 +1,138 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2025, azure_ha
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: load_balancer_rule_health_info
+short_description: Per-backend health of one load-balancing rule of an Azure load balancer
+version_added: "0.1.0"
+description:
+  - Calls the load-balancing rule health API (C(POST .../loadBalancingRules/{rule}/health), api-version
+    2024-05-01, a long-running operation) and reports which backends of the rule's pool are up and down,
+    with Azure's reason for each.
+  - Read-only; azure-mgmt-network has no method for this API, so the request goes through the SDK's
+    pipeline and ARM's long-running-operation polling.
+options:
+  resource_group:
+    description: Resource group of the load balancer.
+    type: str
+    required: true
+  load_balancer:
+    description: Name of the load balancer.
+    type: str
+    required: true
+  rule:
+    description: Name of the load-balancing rule.
+    type: str
+    required: true
+extends_documentation_fragment:
+  - azure.azcollection.azure
+attributes:
+  check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
+    support: full
+    details: The module changes nothing; it runs the same in check mode.
+author:
+  - webfarm maintainers (@azure_ha)
+"""
+
+EXAMPLES = r"""
+- name: Health of the HTTP rule
+  azure_ha.webfarm.load_balancer_rule_health_info:
+    resource_group: app1-dev-rg
+    load_balancer: app1-lb
+    rule: app1-lb-rule-http
+  register: webfarm_health
+
+- name: Every backend is up
+  ansible.builtin.assert:
+    that: webfarm_health.down_count == 0
+"""
+
+RETURN = r"""
+up:
+  description: Private IP addresses of the backends that are up.
+  returned: always
+  type: list
+  elements: str
+  sample: [10.0.0.4, 10.0.0.5]
+down:
+  description: Private IP addresses of the backends that are down (any state other than Up).
+  returned: always
+  type: list
+  elements: str
+  sample: [10.0.0.6]
+up_count:
+  description: Number of backends up.
+  returned: always
+  type: int
+  sample: 2
+down_count:
+  description: Number of backends down.
+  returned: always
+  type: int
+  sample: 1
+backends:
+  description: Every backend of the rule's pool, in the order Azure reports them.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    ip_address:
+      description: Private IP address of the backend.
+      type: str
+      sample: 10.0.0.4
+    state:
+      description: C(Up) or C(Down).
+      type: str
+      sample: Up
+    reason:
+      description: Azure's reason for the state (C(Up_Probe_Success), C(Down_Probe_Failure), C(Down_Admin), ...).
+      type: str
+      sample: Up_Probe_Success
+    network_interface_ip_configuration_id:
+      description: ID of the backend's NIC ip configuration (null for an IP-based backend).
+      type: str
+      sample: /subscriptions/xxx/resourceGroups/app1-dev-rg/providers/Microsoft.Network/networkInterfaces/app1-vm1-nic1/ipConfigurations/ipconfig1
+"""
+
+from ansible_collections.azure_ha.webfarm.plugins.module_utils.azure_common import WebfarmModuleBase
+from ansible_collections.azure_ha.webfarm.plugins.module_utils import network
+from ansible_collections.azure_ha.webfarm.plugins.module_utils.health import parse_health
+
+
+class LoadBalancerRuleHealthInfo(WebfarmModuleBase):
+
+    def __init__(self):
+        argument_spec = dict(
+            resource_group=dict(type="str", required=True),
+            load_balancer=dict(type="str", required=True),
+            rule=dict(type="str", required=True),
+        )
+        super(LoadBalancerRuleHealthInfo, self).__init__(argument_spec, facts_module=True)
+
+    def run(self):
+        p = self.module.params
+        lb = network.get_load_balancer(self.arm, p["resource_group"], p["load_balancer"])
+        if lb is None:
+            self.fail(msg="load_balancer: no load balancer {0} in resource group {1}".format(
+                p["load_balancer"], p["resource_group"]))
+        rules = [r["name"] for r in (lb.get("properties") or {}).get("loadBalancingRules") or []]
+        if not any(r.lower() == p["rule"].lower() for r in rules):
+            self.fail(msg="rule: load balancer {0} has no load-balancing rule {1} (it has: {2})".format(
+                p["load_balancer"], p["rule"], ", ".join(rules) or "none"))
+        result = network.load_balancing_rule_health(self.arm, p["resource_group"], p["load_balancer"], p["rule"])
+        self.results.update(parse_health(result))
+
+
+def main():
+    LoadBalancerRuleHealthInfo()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,72 @@
+"""azure_ha.webfarm.nic_nat_rules run by ansible-playbook against the control-plane lab."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def nic_puts(writes, tier):
+    path = tier.id_of("Microsoft.Network/networkInterfaces", f"{tier.app}-vm1-nic1").lower()
+    return [w for w in writes if w["method"] == "PUT" and w["path"].lower() == path]
+
+
+def test_attach_detach_exclusive_and_errors(tier):
+    lab = tier.lab
+    mark = lab.mark()
+    r = tier.run(HERE / "nic_nat_rules.yml")
+    writes = lab.writes_since(mark)
+
+    assert r["attach_check"]["changed"] is True
+    assert r["attach_check"]["nat_rules"] == ["ssh-vm1", "admin-vm1"]
+
+    assert r["attach"]["changed"] is True
+    assert r["attach"]["nat_rules"] == ["ssh-vm1", "admin-vm1"]
+    assert r["attach"]["network_interface"] == f"{tier.app}-vm1-nic1"
+    assert r["attach"]["ip_configuration"] == "ipconfig1"
+    assert r["attach"]["diff"] == {"before": {"nat_rules": [f"{tier.app}-lb/ssh-vm1"]},
+                                   "after": {"nat_rules": [f"{tier.app}-lb/ssh-vm1", f"{tier.app}-lb/admin-vm1"]}}
+
+    assert r["attach_again"]["changed"] is False
+    assert r["detach"]["changed"] is True and r["detach"]["nat_rules"] == ["ssh-vm1"]
+    assert r["attach_for_exclusive"]["changed"] is True
+    assert r["exclusive"]["changed"] is True and r["exclusive"]["nat_rules"] == ["ssh-vm1"]
+    assert r["exclusive"]["nat_rule_ids"] == [f"{tier.lb_id}/inboundNatRules/ssh-vm1"]
+
+    # one NIC write per changing call; check mode, the no-op re-run and the refused calls wrote nothing
+    assert len(writes) == 4, writes
+    assert len(nic_puts(writes, tier)) == 4
+
+    assert r["missing_rule"]["failed"] is True
+    assert r["missing_rule"]["msg"] == (f"nat_rules: load balancer {tier.app}-lb has no inbound NAT rule 'ssh-vm9' "
+                                        "(it has: admin-vm1, ssh-vm1, ssh-vm2, ssh-vm3)")
+    assert r["taken_rule"]["msg"].startswith("nat_rules: 'ssh-vm2' already forwards to ")
+    assert tier.ip_configuration_id(2) in r["taken_rule"]["msg"]
+    assert r["missing_config"]["msg"] == (f"ip_configuration: network interface {tier.app}-vm1-nic1 has no ip "
+                                          "configuration ipconfig9 (it has: ipconfig1)")
+
+    # what the lab holds now: the NIC's ip configuration points at ssh-vm1 only
+    nic = tier.arm(tier.id_of("Microsoft.Network/networkInterfaces", f"{tier.app}-vm1-nic1"))
+    refs = nic["properties"]["ipConfigurations"][0]["properties"]["loadBalancerInboundNatRules"]
+    assert [ref["id"].lower() for ref in refs] == [f"{tier.lb_id}/inboundNatRules/ssh-vm1".lower()]
+
+
+def test_second_call_makes_no_write(tier):
+    mark = tier.lab.mark()
+    r = tier.run(HERE / "idempotent.yml", tier_case="nat")
+    assert r["nat"]["changed"] is False
+    assert r["nat"]["nat_rules"] == ["ssh-vm1"]
+    assert tier.lab.writes_since(mark) == []
+
+
+def test_throttled_requests_are_retried(tier):
+    """ARM answers 429 + Retry-After to the first two NIC reads; the module retries and succeeds."""
+    lab = tier.lab
+    lab.admin.call("POST", "faults", {"status": 429, "count": 2, "method": "GET", "path": f"{tier.app}-vm1-nic1",
+                                      "retry_after": 1})
+    mark = lab.mark()
+    r = tier.run(HERE / "idempotent.yml", tier_case="nat")
+    assert r["nat"]["changed"] is False and r["nat"]["nat_rules"] == ["ssh-vm1"]
+    statuses = [q["status"] for q in lab.requests_since(mark) if q["path"].endswith(f"/{tier.app}-vm1-nic1")]
+    assert statuses == [429, 429, 200]
