@@ -314,7 +314,7 @@ fi
 # touched or used.
 DEV_KEY="$HOME/.ssh/webfarm_dev_ed25519"
 if [ ! -f "$DEV_KEY" ]; then
-    mkdir -p -m 700 "$HOME/.ssh"
+    [ -d "$HOME/.ssh" ] || mkdir -m 700 "$HOME/.ssh"
     ssh-keygen -q -t ed25519 -N '' -C "webfarm dev inventory" -f "$DEV_KEY"
     step "ssh: created $DEV_KEY for inventories/dev"
 fi
