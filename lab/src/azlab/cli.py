@@ -209,6 +209,26 @@ def cmd_latency(args) -> int:
     return 0
 
 
+def cmd_load(args) -> int:
+    from azlab.loadgen import LoadConfig, LoadGenerator
+
+    try:
+        config = LoadConfig(url=args.url, rate=args.rate, clients=args.clients, duration=args.duration,
+                            stop_file=args.stop_file, keep_alive=args.keep_alive, timeout=args.timeout,
+                            capture_header=args.capture_header, capture_regex=args.capture_regex, jsonl=args.jsonl,
+                            insecure=args.insecure)
+    except ValueError as exc:
+        print(f"azlab load: {exc}", file=sys.stderr)
+        return 2
+    summary = LoadGenerator(config).run(handle_signals=True)
+    text = json.dumps(summary, indent=2)
+    if args.summary:
+        with open(args.summary, "w", encoding="utf-8") as out:
+            out.write(text + "\n")
+    print(text)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="azlab", description="Local Azure lab: ARM endpoint, VMs and load balancers on this machine.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -249,6 +269,23 @@ def build_parser() -> argparse.ArgumentParser:
     latency.add_argument("profile", nargs="?", choices=("instant", "realistic"))
     latency.add_argument("--factor", type=float, default=1.0, help="scale realistic durations")
     latency.set_defaults(func=cmd_latency)
+    load = sub.add_parser("load", help="send HTTP GETs at a steady rate and record every request (load generator)")
+    load.add_argument("url", help="http:// or https:// URL to GET, e.g. the LB's public IP")
+    load.add_argument("--rate", type=float, default=50.0, help="requests per second in all (default 50)")
+    load.add_argument("--clients", type=int, default=8, help="concurrent clients (default 8)")
+    load.add_argument("--duration", type=float, help="seconds to run (default: until SIGTERM/SIGINT or --stop-file)")
+    load.add_argument("--stop-file", help="stop once this file exists (checked every 0.1 s)")
+    load.add_argument("--keep-alive", action="store_true", help="reuse one connection per client (default: a new "
+                      "TCP connection per request)")
+    load.add_argument("--timeout", type=float, default=5.0, help="connect and read timeout per request, seconds")
+    capture = load.add_mutually_exclusive_group()
+    capture.add_argument("--capture-header", help="record this response header (e.g. X-Served-By)")
+    capture.add_argument("--capture-regex", help="record this regular expression's first group (else its match) "
+                         "in the body")
+    load.add_argument("--jsonl", help="write one JSON line per request to this file")
+    load.add_argument("--summary", help="also write the summary JSON to this file")
+    load.add_argument("--insecure", action="store_true", help="https: do not verify the certificate")
+    load.set_defaults(func=cmd_load)
     return parser
 
 
