@@ -58,7 +58,7 @@ def tier(tmp_path_factory):
         pytest.skip("haproxy is not installed (bindep.txt lists it for the lab)")
     servers = [_vm_server(vm) for vm in VMS]
     nat = []
-    for _ in VMS:
+    for _vm in VMS:
         banner = socketserver.ThreadingTCPServer(("127.0.0.1", 0), _Banner)
         threading.Thread(target=banner.serve_forever, daemon=True).start()
         nat.append(banner)

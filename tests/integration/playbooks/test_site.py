@@ -1,0 +1,170 @@
+"""site.yml end to end on a fresh data-plane lab (VMs are containers, the LB is HAProxy):
+deploy + verify with inventories/dev (3 Linux VMs), a second run that changes nothing and
+makes no ARM write, then teardown (refused without the confirmation, done with it).
+
+The figures the issue asks for (first and no-op run wall time, ARM requests per VM) are
+printed (pytest -s) and written to tests/output/site_figures.json.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import urllib.request
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+INVENTORY = "inventories/dev"
+RESOURCE_GROUP = "app1-dev-rg"
+VMS = ["app1-vm1", "app1-vm2", "app1-vm3"]
+FIGURES = REPO_ROOT / "tests" / "output" / "site_figures.json"
+ARM_HOST = "management.azure.com"
+# per-task durations in the output, for the figures
+PROFILE = {"ANSIBLE_CALLBACKS_ENABLED": "ansible.posix.profile_tasks"}
+
+
+def timed_playbook(lab, playbook: str, **kwargs):
+    started = time.monotonic()
+    result = lab.playbook(playbook, inventory=INVENTORY, **kwargs)
+    return result, round(time.monotonic() - started, 1)
+
+
+def slowest_tasks(result, count: int = 12) -> list[str]:
+    """The first lines of profile_tasks' recap (slowest first): 'role : task ---- 12.34s'."""
+    lines = re.findall(r"^(.+?) -+ (\d+\.\d+)s$", result.stdout, flags=re.MULTILINE)
+    return [f"{name.strip()}: {seconds}s" for name, seconds in lines[:count]]
+
+
+def arm_requests(requests: list[dict]) -> list[dict]:
+    return [r for r in requests if r["host"] == ARM_HOST]
+
+
+def vm_resources(vm: str) -> tuple[str, ...]:
+    """Path fragments of the resources that exist once per VM (VM, NIC, disks)."""
+    return (f"/virtualmachines/{vm}", f"/networkinterfaces/{vm}-nic1", f"/disks/{vm}-")
+
+
+def per_vm_counts(requests: list[dict]) -> dict[str, int]:
+    counts = Counter()
+    for request in arm_requests(requests):
+        path = request["path"].lower()
+        for vm in VMS:
+            if any(fragment in path for fragment in vm_resources(vm)):
+                counts[vm] += 1
+    return {vm: counts[vm] for vm in VMS}
+
+
+def resources(lab, rtype: str) -> dict[str, dict]:
+    """The lab's stored bodies of one resource type, by name."""
+    return {body["name"]: body for _, body in lab.server.lab.store.list()
+            if body.get("type", "").lower() == rtype.lower()}
+
+
+def public_ip(lab) -> str:
+    return resources(lab, "Microsoft.Network/publicIPAddresses")["app1-pip"]["properties"]["ipAddress"]
+
+
+def assert_tier_shape(lab) -> None:
+    """What the roles promise beyond "it serves": the probe threshold azure_rm_loadbalancer
+    cannot set, the NSG on the subnet only, NICs without public IP, NAT rule per NIC."""
+    probe = resources(lab, "Microsoft.Network/loadBalancers")["app1-lb"]["properties"]["probes"][0]["properties"]
+    assert (probe["probeThreshold"], probe["numberOfProbes"], probe["requestPath"]) == (2, 2, "/healthz"), probe
+    subnet = resources(lab, "Microsoft.Network/virtualNetworks")["app1-vnet"]["properties"]["subnets"][0]
+    assert subnet["properties"]["networkSecurityGroup"]["id"].endswith("/networkSecurityGroups/app1-nsg")
+    rules = resources(lab, "Microsoft.Network/networkSecurityGroups")["app1-nsg"]["properties"]["securityRules"]
+    assert sorted(r["name"] for r in rules) == ["allow-http", "allow-lb-probe", "allow-ssh"], rules
+    for index, vm in enumerate(VMS, start=1):
+        nic = resources(lab, "Microsoft.Network/networkInterfaces")[f"{vm}-nic1"]["properties"]
+        assert "networkSecurityGroup" not in nic or not nic["networkSecurityGroup"], nic
+        config = nic["ipConfigurations"][0]["properties"]
+        assert not config.get("publicIPAddress"), config
+        nat = [rule["id"].rsplit("/", 1)[-1] for rule in config["loadBalancerInboundNatRules"]]
+        assert nat == [f"ssh-vm{index}"], nat
+
+
+def pages_through_lb(address: str, count: int) -> list[dict]:
+    """/version.json through the load balancer, new connection each time (HAProxy spreads them)."""
+    direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    pages = []
+    for _ in range(count):
+        with direct.open(f"http://{address}/version.json", timeout=10) as answer:
+            pages.append(json.load(answer))
+    return pages
+
+
+def assert_recap_clean(result, hosts: list[str]) -> dict:
+    recap = result.recap()
+    assert set(hosts) <= set(recap), f"hosts missing from the recap: {recap}"
+    for host in hosts:
+        assert recap[host]["failed"] == 0 and recap[host]["unreachable"] == 0, (host, recap[host])
+    return recap
+
+
+@pytest.mark.serial
+def test_site_deploys_verifies_is_idempotent_and_tears_down(dataplane_lab):
+    figures: dict = {"vm_count": len(VMS)}
+    try:
+        run_scenario(dataplane_lab, figures)
+    finally:
+        FIGURES.parent.mkdir(parents=True, exist_ok=True)
+        FIGURES.write_text(json.dumps(figures, indent=2) + "\n")
+        print("\nsite.yml figures:", json.dumps(figures, indent=2))
+
+
+def run_scenario(lab, figures: dict) -> None:
+
+    # first run on a fresh lab: deploy + verify
+    mark = lab.mark()
+    first, figures["first_run_wall_s"] = timed_playbook(lab, "site.yml", env=PROFILE)
+    assert first.returncode == 0, first.output[-6000:]
+    assert_recap_clean(first, ["localhost", *VMS])
+    assert "azure_ha.webfarm.verify" in first.stdout, "the verify play did not run"
+    requests = lab.requests_since(mark)
+    arm = arm_requests(requests)
+    figures["first_run_arm_requests"] = len(arm)
+    figures["first_run_arm_writes"] = sum(1 for r in arm if r["write"])
+    figures["first_run_arm_requests_per_vm_total"] = round(len(arm) / len(VMS), 1)
+    figures["first_run_arm_requests_on_each_vm_resources"] = per_vm_counts(requests)
+    figures["first_run_arm_requests_by_method"] = dict(Counter(r["method"] for r in arm))
+    figures["first_run_slowest_tasks"] = slowest_tasks(first)
+    assert_tier_shape(lab)
+
+    # independent of verify: the LB spreads requests over all three VMs, each naming
+    # its own update/fault domain (3 VMs over 5 UDs and 2 FDs: UD 0,1,2 and FD 0,1,0)
+    pages = pages_through_lb(public_ip(lab), 30)
+    seen = {page["hostname"]: (str(page["update_domain"]), str(page["fault_domain"])) for page in pages}
+    assert sorted(seen) == VMS, seen
+    assert sorted(seen.values()) == [("0", "0"), ("1", "1"), ("2", "0")], seen
+
+    # second run: nothing changes, not even one ARM write is attempted
+    mark = lab.mark()
+    second, figures["noop_run_wall_s"] = timed_playbook(lab, "site.yml", env=PROFILE)
+    assert second.returncode == 0, second.output[-6000:]
+    recap = assert_recap_clean(second, ["localhost", *VMS])
+    figures["noop_run_changed"] = {host: counters["changed"] for host, counters in recap.items()}
+    writes = lab.writes_since(mark)
+    figures["noop_run_arm_writes"] = len(writes)
+    figures["noop_run_arm_requests"] = len(arm_requests(lab.requests_since(mark)))
+    figures["noop_run_slowest_tasks"] = slowest_tasks(second)
+    assert all(changed == 0 for changed in figures["noop_run_changed"].values()), recap
+    assert writes == [], [(w["method"], w["path"]) for w in writes]
+
+    # teardown without the confirmation: refused, naming the variable and the group, no write
+    mark = lab.mark()
+    refused, _ = timed_playbook(lab, "playbooks/teardown.yml")
+    assert refused.returncode != 0
+    assert f"webfarm_teardown_confirm={RESOURCE_GROUP}" in refused.output, refused.output[-3000:]
+    assert lab.writes_since(mark) == []
+
+    # with it: the group and everything in it are gone; a second teardown finds nothing to do
+    deleted, figures["teardown_wall_s"] = timed_playbook(
+        lab, "playbooks/teardown.yml", extra_vars={"webfarm_teardown_confirm": RESOURCE_GROUP})
+    assert deleted.returncode == 0, deleted.output[-3000:]
+    assert deleted.recap()["localhost"]["changed"] == 1
+    assert RESOURCE_GROUP.lower() not in [g["name"].lower() for g in lab.server.lab.resource_groups()]
+    again, _ = timed_playbook(lab, "playbooks/teardown.yml", extra_vars={"webfarm_teardown_confirm": RESOURCE_GROUP})
+    assert again.returncode == 0 and again.recap()["localhost"]["changed"] == 0, again.output[-3000:]
