@@ -60,7 +60,7 @@ def per_vm_counts(requests: list[dict]) -> dict[str, int]:
 
 def resources(lab, rtype: str) -> dict[str, dict]:
     """The lab's stored bodies of one resource type, by name."""
-    return {body["name"]: body for _, body in lab.server.lab.store.list()
+    return {body["name"]: body for _rid, body in lab.server.lab.store.list()
             if body.get("type", "").lower() == rtype.lower()}
 
 
@@ -90,7 +90,7 @@ def pages_through_lb(address: str, count: int) -> list[dict]:
     """/version.json through the load balancer, new connection each time (HAProxy spreads them)."""
     direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     pages = []
-    for _ in range(count):
+    for _attempt in range(count):
         with direct.open(f"http://{address}/version.json", timeout=10) as answer:
             pages.append(json.load(answer))
     return pages
@@ -155,7 +155,7 @@ def run_scenario(lab, figures: dict) -> None:
 
     # teardown without the confirmation: refused, naming the variable and the group, no write
     mark = lab.mark()
-    refused, _ = timed_playbook(lab, "playbooks/teardown.yml")
+    refused, _elapsed = timed_playbook(lab, "playbooks/teardown.yml")
     assert refused.returncode != 0
     assert f"webfarm_teardown_confirm={RESOURCE_GROUP}" in refused.output, refused.output[-3000:]
     assert lab.writes_since(mark) == []
@@ -166,5 +166,5 @@ def run_scenario(lab, figures: dict) -> None:
     assert deleted.returncode == 0, deleted.output[-3000:]
     assert deleted.recap()["localhost"]["changed"] == 1
     assert RESOURCE_GROUP.lower() not in [g["name"].lower() for g in lab.server.lab.resource_groups()]
-    again, _ = timed_playbook(lab, "playbooks/teardown.yml", extra_vars={"webfarm_teardown_confirm": RESOURCE_GROUP})
+    again, _elapsed = timed_playbook(lab, "playbooks/teardown.yml", extra_vars={"webfarm_teardown_confirm": RESOURCE_GROUP})
     assert again.returncode == 0 and again.recap()["localhost"]["changed"] == 0, again.output[-3000:]
