@@ -166,6 +166,8 @@ def existing_state(control_lab, tmp_path_factory):
         "ud_changed": case_vars({**on_rg, "webfarm_app": "fdapp", "webfarm_update_domains": 10}),
         "set_matches": case_vars({**on_rg, "webfarm_app": "fdapp"}),
         "vm_outside_set": case_vars({**on_rg, "webfarm_app": "vmapp"}),
+        "scale_in": case_vars({**on_rg, "webfarm_app": "vmapp", "webfarm_vm_count": 1,
+                               "webfarm_allow_single_vm": True}),
         "first_run": case_vars({"webfarm_app": "fresh", "webfarm_env": "it"}),
     }
     return run_cases(control_lab, tmp_path_factory.mktemp("existing"), cases)
@@ -209,6 +211,12 @@ def test_vm_outside_the_set_refused_with_recreate_from_disk_path(existing_state)
     assert "azure.azcollection.azure_rm_availabilityset name=vmapp-as" in vm1
     assert 'network_interface_names=["vmapp-vm1-nic1"]' in vm1
     assert f"swap_os_disk={{os_disk_name: vmapp-vm1-osdisk, os_disk_resource_group: {EXISTING_RG}}}" in vm1
+
+
+def test_fewer_vms_than_exist_refused(existing_state):
+    failure = existing_state.outcomes["scale_in"]["failure"]
+    assert failure.startswith("webfarm_vm_count: 1 is lower than the number of VMs"), failure
+    assert "(vmapp-vm2 exist beyond it)" in failure and "Keep webfarm_vm_count at 2" in failure
 
 
 def test_first_run_without_resource_group_passes(existing_state):
