@@ -97,7 +97,8 @@ def public_ip_id(lb, nat_rule_ids=()):
 def availability_set_view(avset):
     p = props(avset)
     return dict(name=avset.get("name"), id=avset.get("id"), fault_domains=p.get("platformFaultDomainCount"),
-                update_domains=p.get("platformUpdateDomainCount"), sku=(avset.get("sku") or {}).get("name"))
+                update_domains=p.get("platformUpdateDomainCount"), sku=(avset.get("sku") or {}).get("name"),
+                tags=avset.get("tags") or {})
 
 
 def member(vm, nic, lbs):

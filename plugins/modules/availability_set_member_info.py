@@ -80,6 +80,10 @@ availability_set:
       description: C(Aligned) (managed disks) or C(Classic).
       type: str
       sample: Aligned
+    tags:
+      description: Tags of the set (the rolling patch keeps its run record there).
+      type: dict
+      sample: {webfarm_patch_run: "20261201T120000Z", webfarm_patch_state: completed}
 public_ip:
   description: Public IP address of the load balancer frontend used by the members' NAT rules; null without I(load_balancer).
   returned: always

@@ -104,10 +104,16 @@ def test_public_ip_comes_from_the_frontend_of_the_nat_rules():
 
 
 def test_availability_set_view():
-    avset = {"name": "app1-as", "id": "x", "sku": {"name": "Aligned"},
+    avset = {"name": "app1-as", "id": "x", "sku": {"name": "Aligned"}, "tags": {"webfarm_patch_state": "failed"},
              "properties": {"platformFaultDomainCount": 2, "platformUpdateDomainCount": 5}}
     assert members.availability_set_view(avset) == {"name": "app1-as", "id": "x", "fault_domains": 2,
-                                                    "update_domains": 5, "sku": "Aligned"}
+                                                    "update_domains": 5, "sku": "Aligned",
+                                                    "tags": {"webfarm_patch_state": "failed"}}
+
+
+def test_availability_set_view_without_tags():
+    avset = {"name": "app1-as", "id": "x", "properties": {}}
+    assert members.availability_set_view(avset)["tags"] == {}
 
 
 def test_lb_id_of_rule():

@@ -1,0 +1,721 @@
+# -*- coding: utf-8 -*-
+# Copyright: azure_ha.webfarm contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The report of a rolling patch run: figures, HTML page and summary lines (pure: no I/O).
+
+A batch runs its steps in lock step: Ansible runs a task on every VM of the
+batch before the next task starts. A step of a batch therefore lasts as long
+as its slowest VM, and a batch cannot be shorter than the sum of those step
+maxima for drain, patch, reboot and restore: its lower bound. Verify is left
+out of the bound: it is the playbook's own check, not time the load balancer
+or the VM needs, so it counts as overhead like the rest of the run's time.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import datetime
+import math
+import re
+from html import escape
+
+from ansible_collections.azure_ha.webfarm.plugins.module_utils.rolling_plan import natural_key
+
+STEPS = ('drain', 'patch', 'reboot', 'verify', 'restore')
+LOWER_BOUND_STEPS = ('drain', 'patch', 'reboot', 'restore')
+RUN_STATUSES = ('completed', 'failed', 'planned')
+VM_STATUSES = ('done', 'failed', 'skipped_done', 'not_started')
+BATCH_KINDS = ('canary', 'update_domain')
+# per VM, in this order in the report; any other key of the input follows, sorted
+VM_KEYS = ('update_domain', 'fault_domain', 'batch', 'status', 'failed_step', 'message', 'version_before',
+           'version_after', 'boot_id_before', 'boot_id_after', 'rebooted', 'packages_upgraded')
+
+UTC = datetime.timezone.utc
+_TIMESTAMP = re.compile(r'(\d{4})-(\d\d)-(\d\d)[T ](\d\d):(\d\d):(\d\d)(?:[.,](\d+))?(Z|[+-]\d\d:?\d\d)?$', re.IGNORECASE)
+
+
+class ReportError(Exception):
+    """The run data is malformed; ``problems`` lists every mistake, each naming its field."""
+
+    def __init__(self, problems):
+        self.problems = list(problems)
+        super(ReportError, self).__init__('; '.join(self.problems))
+
+
+# --- values ---------------------------------------------------------------
+
+def parse_timestamp(value):
+    """Aware UTC datetime from ISO 8601 text, None for None or ''; ValueError otherwise.
+
+    Without a zone the time is taken as UTC: Jinja's now(utc=true) prints none.
+    """
+    if value is None or value == '':
+        return None
+    match = _TIMESTAMP.match(value.strip()) if isinstance(value, str) else None
+    if not match:
+        raise ValueError('%r is not an ISO 8601 timestamp like 2026-12-01T12:34:56Z' % (value,))
+    fraction = (match.group(7) or '')[:6].ljust(6, '0')
+    try:
+        moment = datetime.datetime(*[int(part) for part in match.groups()[:6]], microsecond=int(fraction), tzinfo=UTC)
+    except ValueError as error:
+        raise ValueError('%r is not a valid time: %s' % (value, error)) from None
+    zone = (match.group(8) or 'Z').upper()
+    if zone != 'Z':
+        digits = zone[1:].replace(':', '')
+        offset = datetime.timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
+        moment = moment - offset if zone[0] == '+' else moment + offset
+    return moment
+
+
+def format_timestamp(moment):
+    """The report's form of a time: UTC, 'Z', microseconds only when there are some."""
+    if moment is None:
+        return None
+    text = moment.strftime('%Y-%m-%dT%H:%M:%S')
+    if moment.microsecond:
+        text += '.%06d' % moment.microsecond
+    return text + 'Z'
+
+
+def seconds_between(start, end):
+    """Seconds from start to end rounded to 0.1 s, None when either is unknown."""
+    if start is None or end is None:
+        return None
+    return round((end - start).total_seconds(), 1)
+
+
+def _round_sum(values):
+    known = [value for value in values if value is not None]
+    return round(sum(known), 1) if known else None
+
+
+def _int_field(value, where, problems):
+    """int for ints and digit strings (Jinja may hand either), None for None."""
+    if value is None or (isinstance(value, int) and not isinstance(value, bool)):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    problems.append('%s: %r is not a whole number' % (where, value))
+    return None
+
+
+def _timestamp_field(value, where, problems):
+    try:
+        return parse_timestamp(value)
+    except ValueError as error:
+        problems.append('%s: %s' % (where, error))
+        return None
+
+
+def _choice_field(value, choices, where, problems):
+    if value is not None and value not in choices:
+        problems.append('%s: %r is not one of %s' % (where, value, ', '.join(choices)))
+        return None
+    return value
+
+
+# --- reading the run ------------------------------------------------------
+
+def _read_batches(batches, problems):
+    if not isinstance(batches or [], list):
+        problems.append('batches: expected a list')
+        return []
+    result = []
+    batch_of = {}
+    for position, batch in enumerate(batches or [], start=1):
+        where = 'batches[%d]' % (position - 1)
+        if not isinstance(batch, dict):
+            problems.append('%s: expected a dict' % where)
+            continue
+        vms = batch.get('vms') or []
+        if not isinstance(vms, list) or not all(isinstance(name, str) and name for name in vms):
+            problems.append('%s.vms: expected a list of VM names' % where)
+            vms = []
+        index = _int_field(batch.get('index'), where + '.index', problems)
+        for name in vms:
+            if name in batch_of:
+                problems.append('%s.vms: %s is already in batch %s' % (where, name, batch_of[name]))
+            batch_of[name] = position if index is None else index
+        result.append({
+            'index': position if index is None else index,
+            'kind': _choice_field(batch.get('kind') or 'update_domain', BATCH_KINDS, where + '.kind', problems),
+            'update_domain': _int_field(batch.get('update_domain'), where + '.update_domain', problems),
+            'vms': list(vms),
+        })
+    return result
+
+
+def _read_steps(steps, where, problems):
+    """Step name -> (start, end) datetimes, for every step; (None, None) when not reached."""
+    if not isinstance(steps or {}, dict):
+        problems.append('%s: expected a dict of steps' % where)
+        steps = {}
+    steps = steps or {}
+    unknown = sorted(set(steps) - set(STEPS))
+    if unknown:
+        problems.append('%s: unknown step %s (steps: %s)' % (where, ', '.join(map(str, unknown)), ', '.join(STEPS)))
+    result = {}
+    for step in STEPS:
+        times = steps.get(step) or {}
+        if not isinstance(times, dict):
+            problems.append('%s.%s: expected a dict with start and end' % (where, step))
+            times = {}
+        start = _timestamp_field(times.get('start'), '%s.%s.start' % (where, step), problems)
+        end = _timestamp_field(times.get('end'), '%s.%s.end' % (where, step), problems)
+        if start is not None and end is not None and end < start:
+            problems.append('%s.%s: ends before it starts' % (where, step))
+        result[step] = (start, end)
+    return result
+
+
+def _inferred_status(steps, failed_step):
+    """Status of a VM the playbook gave none: by what its steps reached."""
+    if all(start is None for start, _end in steps.values()):
+        return 'not_started'
+    if failed_step is None and steps['restore'][1] is not None:
+        return 'done'
+    return 'failed'
+
+
+def _read_vm(name, data, batch, problems):
+    """The VM's report entry, and its steps as datetimes."""
+    where = 'vms.%s' % name
+    if not isinstance(data or {}, dict):
+        problems.append('%s: expected a dict' % where)
+    data = data if isinstance(data, dict) else {}
+    steps = _read_steps(data.get('steps'), where + '.steps', problems)
+    failed_step = _choice_field(data.get('failed_step'), STEPS, where + '.failed_step', problems)
+    update_domain = _int_field(data.get('update_domain'), where + '.update_domain', problems)
+    if update_domain is None and batch is not None:
+        update_domain = batch['update_domain']
+    entry = dict((key, data.get(key)) for key in VM_KEYS)
+    entry.update(
+        update_domain=update_domain,
+        fault_domain=_int_field(data.get('fault_domain'), where + '.fault_domain', problems),
+        batch=batch['index'] if batch is not None else None,
+        status=_choice_field(data.get('status') or _inferred_status(steps, failed_step), VM_STATUSES,
+                             where + '.status', problems),
+        failed_step=failed_step,
+        packages_upgraded=_int_field(data.get('packages_upgraded'), where + '.packages_upgraded', problems),
+    )
+    for key in sorted(set(data) - set(VM_KEYS) - set(['steps'])):
+        entry[key] = data[key]
+    entry['steps'] = dict((step, {'start': format_timestamp(start), 'end': format_timestamp(end),
+                                  'duration_s': seconds_between(start, end)})
+                          for step, (start, end) in steps.items())
+    out_start, out_end = steps['drain'][0], steps['restore'][1]
+    entry['out_of_rotation'] = {'start': format_timestamp(out_start), 'end': format_timestamp(out_end),
+                                'duration_s': seconds_between(out_start, out_end)}
+    return entry, steps
+
+
+# --- figures --------------------------------------------------------------
+
+def _batch_report(batch, steps_of):
+    times = [steps_of[name][step] for name in batch['vms'] for step in STEPS]
+    starts = [start for start, _end in times if start is not None]
+    ends = [end for _start, end in times if end is not None]
+    start = min(starts) if starts else None
+    end = max(ends) if ends else None
+    step_durations = {}
+    for step in STEPS:
+        durations = [seconds_between(*steps_of[name][step]) for name in batch['vms']]
+        durations = [duration for duration in durations if duration is not None]
+        step_durations[step] = max(durations) if durations else None
+    return dict(batch, start=format_timestamp(start), end=format_timestamp(end), duration_s=seconds_between(start, end),
+                step_durations_s=step_durations,
+                lower_bound_s=_round_sum(step_durations[step] for step in LOWER_BOUND_STEPS))
+
+
+def find_overlaps(intervals):
+    """Spans during which VMs of more than one update domain were out of rotation at once.
+
+    intervals: (name, update_domain, start, end) with datetimes; end None
+    means never put back, so out until the end of the run and beyond. A VM put
+    back at the very moment another is taken out does not overlap it.
+    Returns {start, end, duration_s, update_domains, vms} dicts with datetimes;
+    contiguous spans with the same VMs are one.
+    """
+    intervals = [interval for interval in intervals if interval[2] is not None]
+    moments = sorted(set([start for _n, _u, start, _e in intervals] +
+                         [end for _n, _u, _s, end in intervals if end is not None]))
+    overlaps = []
+    for position, moment in enumerate(moments):
+        following = moments[position + 1] if position + 1 < len(moments) else None
+        out = [(name, ud) for name, ud, start, end in intervals if start <= moment and (end is None or end > moment)]
+        update_domains = set(ud for _name, ud in out)
+        if len(update_domains) < 2:
+            continue
+        names = sorted((name for name, _ud in out), key=natural_key)
+        if overlaps and overlaps[-1]['end'] == moment and overlaps[-1]['vms'] == names:
+            overlaps[-1]['end'] = following
+        else:
+            overlaps.append({'start': moment, 'end': following, 'vms': names,
+                             'update_domains': sorted(update_domains, key=lambda ud: (ud is None, ud))})
+    return overlaps
+
+
+def build_report(run):
+    """The report of a run (see the module's documentation for both formats), or raise ReportError."""
+    if not isinstance(run, dict):
+        raise ReportError(['run: expected a dict'])
+    problems = []
+    run_id = run.get('run_id')
+    if run_id in (None, ''):
+        problems.append('run_id: required')
+    status = _choice_field(run.get('status'), RUN_STATUSES, 'status', problems)
+    if run.get('status') is None:
+        problems.append('status: required, one of %s' % ', '.join(RUN_STATUSES))
+    started = _timestamp_field(run.get('started'), 'started', problems)
+    ended = _timestamp_field(run.get('ended'), 'ended', problems)
+    batches = _read_batches(run.get('batches'), problems)
+    vms_in = run.get('vms') or {}
+    if not isinstance(vms_in, dict):
+        problems.append('vms: expected a dict keyed by VM name')
+        vms_in = {}
+
+    batch_of = {}
+    for batch in batches:
+        for name in batch['vms']:
+            batch_of.setdefault(name, batch)
+    names = list(batch_of) + sorted((name for name in vms_in if name not in batch_of), key=natural_key)
+    vms, steps_of = {}, {}
+    for name in names:
+        vms[name], steps_of[name] = _read_vm(name, vms_in.get(name), batch_of.get(name), problems)
+    if problems:
+        raise ReportError(problems)
+
+    batch_reports = [_batch_report(batch, steps_of) for batch in batches]
+    duration = seconds_between(started, ended)
+    lower_bound = _round_sum(batch['lower_bound_s'] for batch in batch_reports)
+    overlaps = find_overlaps((name, vms[name]['update_domain'], steps_of[name]['drain'][0], steps_of[name]['restore'][1])
+                             for name in names)
+    return {
+        'run_id': str(run_id),
+        'status': status,
+        'drain_method': run.get('drain_method'),
+        'started': format_timestamp(started),
+        'ended': format_timestamp(ended),
+        'duration_s': duration,
+        'message': run.get('message'),
+        'lower_bound_s': lower_bound,
+        'overhead_s': round(duration - lower_bound, 1) if duration is not None and lower_bound is not None else None,
+        'failed_vms': [name for name in names if vms[name]['status'] == 'failed'],
+        'batches': batch_reports,
+        'vms': vms,
+        'out_of_rotation_overlaps': [dict(overlap, start=format_timestamp(overlap['start']),
+                                          end=format_timestamp(overlap['end']),
+                                          duration_s=seconds_between(overlap['start'], overlap['end']))
+                                     for overlap in overlaps],
+    }
+
+
+# --- text -----------------------------------------------------------------
+
+def format_duration(seconds):
+    """'42.5 s', '12 min 3.4 s', '1 h 2 min 3.4 s'; 'unknown' for None."""
+    if seconds is None:
+        return 'unknown'
+    sign, seconds = ('-' if seconds < 0 else ''), round(abs(seconds), 1)
+    hours, rest = divmod(seconds, 3600)
+    minutes, rest = divmod(rest, 60)
+    parts = ['%d h' % hours] if hours else []
+    if hours or minutes:
+        parts.append('%d min' % minutes)
+    parts.append('%.1f s' % rest)
+    return sign + ' '.join(parts)
+
+
+def batch_label(batch):
+    """'batch 1 · UD 0 (canary)'."""
+    label = 'batch %s' % batch['index']
+    if batch['update_domain'] is not None:
+        label += ' \u00b7 UD %s' % batch['update_domain']
+    if batch['kind'] == 'canary':
+        label += ' (canary)'
+    return label
+
+
+def _unbatched(report):
+    """VMs of the run outside every batch (skipped, done by an earlier attempt of the run)."""
+    return [name for name, vm in report['vms'].items() if vm['batch'] is None]
+
+
+def _failure(name, vm):
+    text = name
+    if vm['failed_step']:
+        text += ' at ' + vm['failed_step']
+    if vm['message']:
+        text += ': %s' % vm['message']
+    return text
+
+
+def _step_times(report):
+    return [parse_timestamp(step[key]) for vm in report['vms'].values() for step in vm['steps'].values()
+            for key in ('start', 'end') if step[key]]
+
+
+def run_origin(report):
+    """Where the run's clock starts: started, or its earliest step time when that is earlier or started unknown."""
+    times = _step_times(report) + ([parse_timestamp(report['started'])] if report['started'] else [])
+    return min(times) if times else None
+
+
+def _since(origin, moment_text):
+    """'+1 min 2.0 s' from the run's origin to a report timestamp."""
+    return '+' + format_duration(seconds_between(origin, parse_timestamp(moment_text)))
+
+
+def summarize(report):
+    """Human-readable lines: the outcome, failures, each batch, the out-of-rotation check."""
+    batches = report['batches']
+    head = 'rolling patch %s: %s' % (report['run_id'], report['status'])
+    count = '%d VM%s in %d batch%s' % (len(report['vms']), '' if len(report['vms']) == 1 else 's',
+                                       len(batches), '' if len(batches) == 1 else 'es')
+    if report['drain_method']:
+        count += ', drain method %s' % report['drain_method']
+    if report['status'] == 'planned':
+        lines = ['%s (check mode), nothing ran; %s' % (head, count)]
+    else:
+        lines = ['%s; duration %s, lower bound %s, overhead %s; %s'
+                 % (head, format_duration(report['duration_s']), format_duration(report['lower_bound_s']),
+                    format_duration(report['overhead_s']), count)]
+    lines += ['failed: %s' % _failure(name, report['vms'][name]) for name in report['failed_vms']]
+    if report['message'] and report['message'] not in [report['vms'][name]['message'] for name in report['failed_vms']]:
+        lines.append('message: %s' % report['message'])
+    for batch in batches:
+        line = '%s: %s' % (batch_label(batch), ', '.join(batch['vms']))
+        if report['status'] != 'planned' and batch['start'] is None:
+            line += '; not started'
+        elif report['status'] != 'planned':
+            line += '; %s, lower bound %s (%s)' % (format_duration(batch['duration_s']),
+                                                   format_duration(batch['lower_bound_s']), _slowest(batch))
+        lines.append(line)
+    unbatched = _unbatched(report)
+    if unbatched:
+        lines.append('outside the batches: %s'
+                     % ', '.join('%s (%s)' % (name, report['vms'][name]['status']) for name in unbatched))
+    if report['status'] != 'planned':
+        not_started = [name for name, vm in report['vms'].items() if vm['status'] == 'not_started']
+        if not_started:
+            lines.append('not started: %s' % ', '.join(not_started))
+        lines += _overlap_lines(report)
+    return lines
+
+
+def _slowest(batch):
+    steps = batch['step_durations_s']
+    ran = ['%s %s' % (step, format_duration(steps[step])) for step in STEPS if steps[step] is not None]
+    return 'slowest VM per step: %s' % ', '.join(ran) if ran else 'no step ran'
+
+
+def _overlap_lines(report):
+    overlaps = report['out_of_rotation_overlaps']
+    if not overlaps:
+        return ['out of rotation: never more than one update domain at a time']
+    origin = run_origin(report)
+    return ['out of rotation: update domains %s at once from %s to %s: %s'
+            % (', '.join(map(str, overlap['update_domains'])), _since(origin, overlap['start']),
+               _since(origin, overlap['end']) if overlap['end'] else 'the end of the run', ', '.join(overlap['vms']))
+            for overlap in overlaps]
+
+
+# --- HTML -----------------------------------------------------------------
+
+STEP_COLORS = {'drain': '#4e79a7', 'patch': '#b07aa1', 'reboot': '#f28e2b', 'verify': '#59a14f', 'restore': '#76b7b2'}
+FAILED_COLOR = '#d62728'
+BAND_COLOR = '#fbe7a1'
+WIDTH = 1000
+PLOT_LEFT = 210
+PLOT_RIGHT = WIDTH - 24
+LEGEND_HEIGHT = 30
+AXIS_HEIGHT = 26
+GROUP_HEIGHT = 22
+ROW_HEIGHT = 20
+BAR_HEIGHT = 12
+# longer VM names are cut in the label column (the full name is in the tooltip)
+LABEL_CHARS = 30
+# tick spacings in seconds; the first giving at most 10 intervals is used
+TICK_STEPS = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600)
+DASH = '\u2014'
+
+CSS = """
+body { font: 14px/1.4 system-ui, -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; color: #222;
+       max-width: 1040px; margin: 1.5em auto; padding: 0 1em; }
+h1 { font-size: 1.5em; margin-bottom: .4em; }
+h2 { font-size: 1.2em; margin-top: 1.6em; border-bottom: 1px solid #ddd; }
+h3 { font-size: 1.05em; margin: 1.4em 0 .3em; }
+table { border-collapse: collapse; margin: .4em 0; }
+th, td { border: 1px solid #ddd; padding: 3px 7px; text-align: left; vertical-align: top; }
+th { background: #f4f4f4; font-weight: 600; }
+table.header th { width: 10em; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; }
+.off { color: #777; font-size: .85em; }
+.muted { color: #888; }
+.badge { display: inline-block; padding: 0 .5em; border-radius: 3px; color: #fff; font-weight: 600; }
+.badge.completed, .badge.done { background: #2e7d32; }
+.badge.failed { background: #c62828; }
+.badge.planned, .badge.not_started, .badge.skipped_done { background: #757575; }
+.warning { border: 1px solid #c62828; background: #fdecea; padding: .5em .8em; }
+tr.message td { background: #fdecea; }
+svg text { font-family: system-ui, -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; }
+"""
+
+
+def _e(value, empty=DASH):
+    """Escaped text of a value for HTML (quotes too: it also goes in attributes)."""
+    if value is None or value == '':
+        return empty
+    if isinstance(value, bool):
+        return 'yes' if value else 'no'
+    return escape(str(value), quote=True)
+
+
+def _shorten(name):
+    return name if len(name) <= LABEL_CHARS else name[:LABEL_CHARS - 1] + '\u2026'
+
+
+class Timeline:
+    """Time to x coordinate: the run's origin at the left of the plot, its last known time at the right."""
+
+    def __init__(self, origin, end):
+        self.origin = origin
+        self.span = max((end - origin).total_seconds(), 1.0)
+        self.end = origin + datetime.timedelta(seconds=self.span)
+
+    @classmethod
+    def of(cls, report):
+        """None when there is nothing to draw: a planned run, or no time known."""
+        origin = run_origin(report)
+        if report['status'] == 'planned' or origin is None:
+            return None
+        ended = [parse_timestamp(report['ended'])] if report['ended'] else []
+        return cls(origin, max(_step_times(report) + ended + [origin]))
+
+    def x(self, moment):
+        return PLOT_LEFT + (moment - self.origin).total_seconds() / self.span * (PLOT_RIGHT - PLOT_LEFT)
+
+    def ticks(self):
+        """(x, label) every nice number of seconds."""
+        step = next((seconds for seconds in TICK_STEPS if self.span <= 10 * seconds), None)
+        step = step or 3600 * int(math.ceil(self.span / 36000.0))
+        return [(self.x(self.origin + datetime.timedelta(seconds=seconds)), _tick_label(seconds, step))
+                for seconds in range(0, int(self.span) + 1, step)]
+
+
+def _tick_label(seconds, step):
+    if step < 60:
+        return '%d s' % seconds
+    if step < 3600:
+        return '%d min' % (seconds // 60)
+    return '%d h' % (seconds // 3600)
+
+
+def _rect(x1, x2, y, height, attributes, title):
+    """A rect at least 1.5 px wide, so that a step of a few milliseconds still shows.
+
+    Both edges are rounded, not the width, so that rects ending at the same time end at the same pixel.
+    """
+    x1, x2 = round(x1, 1), round(x2, 1)
+    return ('<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" %s><title>%s</title></rect>'
+            % (x1, y, max(x2 - x1, 1.5), height, attributes, title))
+
+
+def _groups(report):
+    """(label, batch or None, VM names) per group of rows, in order."""
+    groups = [(batch_label(batch), batch, batch['vms']) for batch in report['batches']]
+    unbatched = _unbatched(report)
+    if unbatched:
+        groups.append(('outside the batches', None, unbatched))
+    return groups
+
+
+def _legend():
+    entries = [(step, 'fill="%s"' % STEP_COLORS[step]) for step in STEPS]
+    entries += [('failed step', 'fill="%s"' % FAILED_COLOR), ('out of rotation', 'fill="%s"' % BAND_COLOR)]
+    items = []
+    x = PLOT_LEFT
+    for label, fill in entries:
+        items.append('<rect x="%d" y="8" width="12" height="12" %s></rect><text x="%d" y="18" font-size="12">%s</text>'
+                     % (x, fill, x + 16, label))
+        x += 36 + 7 * len(label)
+    return items
+
+
+def _axis(timeline, height):
+    items = ['<text x="8" y="%d" font-size="12" fill="#555">time since start</text>' % (LEGEND_HEIGHT + 16)]
+    for x, label in timeline.ticks():
+        items.append('<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="#e3e3e3"></line>'
+                     % (x, LEGEND_HEIGHT + AXIS_HEIGHT - 6, x, height))
+        items.append('<text x="%.1f" y="%d" font-size="11" text-anchor="middle" fill="#555">%s</text>'
+                     % (x, LEGEND_HEIGHT + 16, label))
+    return items
+
+
+def _vm_row(name, vm, timeline, top):
+    """SVG elements of one VM: its name, its out-of-rotation band under its step bars, a cross if it failed."""
+    mid = top + ROW_HEIGHT / 2.0
+    color = {'failed': FAILED_COLOR, 'not_started': '#888', 'skipped_done': '#888'}.get(vm['status'], '#222')
+    items = ['<text class="vm" x="22" y="%.1f" font-size="12" fill="%s">%s<title>%s: %s</title></text>'
+             % (mid + 4, color, _e(_shorten(name)), _e(name), _e(vm['status']))]
+    if timeline is None:
+        return items
+    band = vm['out_of_rotation']
+    if band['start']:
+        end = parse_timestamp(band['end']) if band['end'] else timeline.end
+        items.append(_rect(timeline.x(parse_timestamp(band['start'])), timeline.x(end), top + 1, ROW_HEIGHT - 2,
+                           'class="oor" fill="%s" data-vm="%s"' % (BAND_COLOR, _e(name)),
+                           '%s out of rotation: %s' % (_e(name), _e(format_duration(band['duration_s'])))))
+    # where the cross goes when the failed step has no bar: the failure stopped the run
+    cross_x = timeline.x(timeline.end)
+    for step in STEPS:
+        times = vm['steps'][step]
+        if not times['start']:
+            continue
+        failed = vm['status'] == 'failed' and vm['failed_step'] == step
+        x1 = timeline.x(parse_timestamp(times['start']))
+        # a step without an end was cut short by the end of the run: drawn to there, paler
+        x2 = timeline.x(parse_timestamp(times['end']) if times['end'] else timeline.end)
+        attributes = 'class="bar%s" fill="%s" data-vm="%s" data-step="%s"%s' % (
+            ' failed' if failed else '', FAILED_COLOR if failed else STEP_COLORS[step], _e(name), step,
+            '' if times['end'] else ' fill-opacity="0.5"')
+        title = '%s %s: %s to %s (%s)' % (_e(name), step, _since(timeline.origin, times['start']),
+                                          _since(timeline.origin, times['end']) if times['end'] else 'no end',
+                                          format_duration(times['duration_s']))
+        items.append(_rect(x1, x2, mid - BAR_HEIGHT / 2.0, BAR_HEIGHT, attributes, title))
+        if failed:
+            cross_x = max(x1 + 1.5, x2)
+    if vm['status'] == 'failed':
+        items.append('<path class="fail-marker" d="M%.1f %.1fl8 8m0 -8l-8 8" stroke="%s" stroke-width="2.5" fill="none">'
+                     '<title>%s</title></path>' % (cross_x + 3, mid - 4, FAILED_COLOR, _e(_failure(name, vm))))
+    return items
+
+
+def render_svg(report):
+    """The timeline: one row per VM, grouped by batch; bars only for a run that ran."""
+    timeline = Timeline.of(report)
+    top = LEGEND_HEIGHT + AXIS_HEIGHT
+    rows = []
+    for position, (label, batch, names) in enumerate(_groups(report)):
+        if position % 2:
+            rows.append('<rect x="0" y="%d" width="%d" height="%d" fill="#f6f6f6"></rect>'
+                        % (top, WIDTH, GROUP_HEIGHT + ROW_HEIGHT * len(names)))
+        rows.append('<text class="batch" x="8" y="%d" font-size="12" font-weight="600">%s</text>' % (top + 15, _e(label)))
+        if timeline is not None and batch is not None and batch['start']:
+            rows.append(_batch_note(timeline, batch, top + 15))
+        top += GROUP_HEIGHT
+        for name in names:
+            rows += _vm_row(name, report['vms'][name], timeline, top)
+            top += ROW_HEIGHT
+    height = top + 8
+    if timeline is None:
+        head = ['<text x="%d" y="%d" font-size="12" fill="#555">%s</text>'
+                % (PLOT_LEFT, LEGEND_HEIGHT + 16, 'planned (check mode): nothing ran' if report['status'] == 'planned'
+                   else 'no step time recorded')]
+    else:
+        head = _legend() + _axis(timeline, height)
+    return ('<svg class="timeline" width="%d" height="%d" viewBox="0 0 %d %d" role="img" '
+            'aria-label="timeline of the rolling patch">\n%s\n</svg>'
+            % (WIDTH, height, WIDTH, height, '\n'.join(head + rows)))
+
+
+def _batch_note(timeline, batch, y):
+    """The batch's duration on its label row, from its start, or up to its end in the right half."""
+    text = '%s, lower bound %s' % (format_duration(batch['duration_s']), format_duration(batch['lower_bound_s']))
+    x = timeline.x(parse_timestamp(batch['start']))
+    if x < (PLOT_LEFT + PLOT_RIGHT) / 2.0:
+        return '<text x="%.1f" y="%d" font-size="11" fill="#555">%s</text>' % (x, y, text)
+    x = timeline.x(parse_timestamp(batch['end'])) if batch['end'] else PLOT_RIGHT
+    return '<text x="%.1f" y="%d" font-size="11" fill="#555" text-anchor="end">%s</text>' % (x, y, text)
+
+
+def _time_cell(origin, moment_text):
+    if not moment_text:
+        return '<td class="muted">%s</td>' % DASH
+    return ('<td title="%s">%s <span class="off">%s</span></td>'
+            % (_e(moment_text), parse_timestamp(moment_text).strftime('%H:%M:%S'), _since(origin, moment_text)))
+
+
+def _vm_rows(report, origin, name, vm):
+    """Table rows of one VM: a row per step and one for the time out of rotation, or one row if no step ran."""
+    ran = any(step['start'] or step['end'] for step in vm['steps'].values())
+    rowspan = len(STEPS) + 1 if ran else 1
+    status = '<span class="badge %s">%s</span>' % (_e(vm['status']), _e(vm['status']))
+    if vm['failed_step']:
+        status += ' at %s' % _e(vm['failed_step'])
+    versions = DASH
+    if vm['version_before'] or vm['version_after']:
+        versions = '%s \u2192 %s' % (_e(vm['version_before'], '?'), _e(vm['version_after'], '?'))
+    boot_ids = 'boot id %s \u2192 %s' % (vm['boot_id_before'] or '?', vm['boot_id_after'] or '?')
+    head = ('<td rowspan="%d">%s</td><td rowspan="%d">%s / %s</td><td rowspan="%d">%s</td>'
+            % (rowspan, _e(name), rowspan, _e(vm['update_domain'], '?'), _e(vm['fault_domain'], '?'), rowspan, status))
+    tail = ('<td rowspan="%d">%s</td><td rowspan="%d" title="%s">%s</td><td rowspan="%d" class="num">%s</td>'
+            % (rowspan, versions, rowspan, _e(boot_ids), _e(vm['rebooted']), rowspan, _e(vm['packages_upgraded'])))
+    if ran:
+        spans = [(step, vm['steps'][step]) for step in STEPS] + [('out of rotation', vm['out_of_rotation'])]
+        rows = ['<tr>%s<td>%s</td>%s%s<td class="num">%s</td>%s</tr>'
+                % (head if position == 0 else '', step, _time_cell(origin, times['start']), _time_cell(origin, times['end']),
+                   format_duration(times['duration_s']) if times['duration_s'] is not None else DASH,
+                   tail if position == 0 else '')
+                for position, (step, times) in enumerate(spans)]
+    else:
+        rows = ['<tr>%s<td colspan="4" class="muted">%s</td>%s</tr>'
+                % (head, 'planned' if report['status'] == 'planned' else 'no step ran', tail)]
+    if vm['message']:
+        rows.append('<tr class="message"><td colspan="10">%s</td></tr>' % _e(vm['message']))
+    return rows
+
+
+def _batch_section(report, origin, label, batch, names):
+    parts = ['<h3>%s</h3>' % _e(label)]
+    if batch is not None and report['status'] != 'planned' and batch['start'] is None:
+        parts.append('<p class="muted">not started</p>')
+    elif batch is not None and report['status'] != 'planned':
+        parts.append('<p>%s to %s: %s; lower bound %s (%s)</p>'
+                     % (_e(batch['start']), _e(batch['end']), format_duration(batch['duration_s']),
+                        format_duration(batch['lower_bound_s']), _slowest(batch)))
+    parts.append('<table class="vms"><tr><th>VM</th><th>UD / FD</th><th>status</th><th>step</th><th>start (UTC)</th>'
+                 '<th>end (UTC)</th><th>duration</th><th>version</th><th>rebooted</th><th>packages upgraded</th></tr>')
+    for name in names:
+        parts += _vm_rows(report, origin, name, report['vms'][name])
+    parts.append('</table>')
+    return parts
+
+
+def _header(report):
+    batches = report['batches']
+    rows = [
+        ('run id', _e(report['run_id'])),
+        ('status', '<span class="badge %s">%s</span>' % (_e(report['status']), _e(report['status']))),
+        ('drain method', _e(report['drain_method'])),
+        ('started (UTC)', _e(report['started'])),
+        ('ended (UTC)', _e(report['ended'])),
+        ('duration', format_duration(report['duration_s'])),
+    ]
+    if report['status'] != 'planned':
+        rows.append(('lower bound', '%s <span class="off">(slowest VM per step, drain + patch + reboot + restore, '
+                                    'summed over the batches); overhead %s</span>'
+                     % (format_duration(report['lower_bound_s']), format_duration(report['overhead_s']))))
+    rows.append(('VMs', '%d in %d batch%s' % (len(report['vms']), len(batches), '' if len(batches) == 1 else 'es')))
+    rows += [('failed', _e(_failure(name, report['vms'][name]))) for name in report['failed_vms']]
+    if report['message']:
+        rows.append(('message', _e(report['message'])))
+    if report['status'] != 'planned':
+        rows.append(('out of rotation', '<br>'.join(_e(line) for line in _overlap_lines(report))))
+    return ['<table class="header">'] + ['<tr><th>%s</th><td>%s</td></tr>' % row for row in rows] + ['</table>']
+
+
+def render_html(report):
+    """A self-contained page: no script, no external file; every input string escaped."""
+    title = 'Rolling patch %s: %s' % (report['run_id'], report['status'])
+    origin = run_origin(report)
+    parts = ['<!DOCTYPE html>', '<html lang="en">', '<head>', '<meta charset="utf-8">',
+             '<title>%s</title>' % _e(title), '<style>%s</style>' % CSS, '</head>', '<body>', '<h1>%s</h1>' % _e(title)]
+    parts += _header(report)
+    if report['out_of_rotation_overlaps']:
+        parts.append('<p class="warning">VMs of more than one update domain were out of rotation at once.</p>')
+    parts += ['<h2>Timeline</h2>', render_svg(report), '<h2>Batches</h2>']
+    for label, batch, names in _groups(report):
+        parts += _batch_section(report, origin, label, batch, names)
+    parts += ['</body>', '</html>', '']
+    return '\n'.join(parts)

@@ -1,0 +1,252 @@
+"""playbooks/rolling_patch.yml end to end on the data-plane lab (VMs are containers, the LB
+is HAProxy), under load: 8 clients at 50 requests/s through the LB's public IP, each
+request a new connection, for the whole of every run.
+
+One tier of 4 Linux VMs over 3 update domains (UD 0: vm1, vm4; UD 1: vm2; UD 2: vm3):
+- check mode prints the plan and writes nothing; the min-in-service guard refuses;
+- a full run (canary, apt full-upgrade, app 2.0.0, reboot always): 0 failed requests,
+  every VM rebooted and on 2.0.0, and the lab's health log shows that at every moment
+  the VMs out of rotation belong to one update domain;
+- a boot fault on vm2: the run stops at its batch with vm2 out of rotation, UD 2
+  untouched, the site answering; after the fault is cleared the re-run resumes;
+- the other drain methods (admin_state, pool) on one VM.
+
+Figures (durations against the report's lower bound, failed/total requests) go to
+tests/output/rolling_patch_figures.json and are printed (pytest -s).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from azlab.loadgen import LoadConfig, LoadGenerator
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+INVENTORY = "inventories/dev"
+RESOURCE_GROUP = "app1-dev-rg"
+LOAD_BALANCER = "app1-lb"
+RULE = "app1-lb-rule-http"
+VMS = ["app1-vm1", "app1-vm2", "app1-vm3", "app1-vm4"]
+UPDATE_DOMAINS = {"app1-vm1": 0, "app1-vm2": 1, "app1-vm3": 2, "app1-vm4": 0}
+TIER = {"webfarm_vm_count": 4, "webfarm_update_domains": 3}
+FIGURES = REPO_ROOT / "tests" / "output" / "rolling_patch_figures.json"
+
+
+class Load:
+    """The load generator in a thread for the duration of a `with` block."""
+
+    def __init__(self, address: str, jsonl: Path):
+        self.generator = LoadGenerator(LoadConfig(url=f"http://{address}/version.json", rate=50.0, clients=8,
+                                                  capture_regex=r'"hostname": "([^"]+)"', jsonl=jsonl))
+        self.summary: dict = {}
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        self.summary = self.generator.run()
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.generator.stop()
+        self._thread.join(30)
+
+
+def stored(lab, rtype: str) -> dict[str, dict]:
+    return {body["name"]: body for _rid, body in lab.server.lab.store.list()
+            if body.get("type", "").lower() == rtype.lower()}
+
+
+def public_ip(lab) -> str:
+    return stored(lab, "Microsoft.Network/publicIPAddresses")["app1-pip"]["properties"]["ipAddress"]
+
+
+def private_ips(lab) -> dict[str, str]:
+    nics = stored(lab, "Microsoft.Network/networkInterfaces")
+    return {nics[f"{vm}-nic1"]["properties"]["ipConfigurations"][0]["properties"]["privateIPAddress"]: vm for vm in VMS}
+
+
+def vm_tags(lab) -> dict[str, dict]:
+    vms = stored(lab, "Microsoft.Compute/virtualMachines")
+    return {vm: vms[vm].get("tags") or {} for vm in VMS}
+
+
+def health_events(lab, since: float) -> list[dict]:
+    return [event for event in lab.server.lab.store.health_events(since=since) if event["rule"] == RULE]
+
+
+def out_of_rotation_over_time(lab, since: float) -> list[tuple[float, set[str]]]:
+    """Replays the health log: after each transition, the VMs that were not Up."""
+    by_ip = private_ips(lab)
+    down: set[str] = set()
+    timeline = []
+    for event in health_events(lab, since):
+        vm = by_ip.get(event["ip"])
+        if vm is None:
+            continue
+        if event["state"] == "Up":
+            down.discard(vm)
+        else:
+            down.add(vm)
+        timeline.append((event["ts"], set(down)))
+    return timeline
+
+
+def assert_one_update_domain_at_a_time(timeline) -> None:
+    for ts, down in timeline:
+        domains = {UPDATE_DOMAINS[vm] for vm in down}
+        assert len(domains) <= 1, f"at {ts:.3f} VMs of update domains {sorted(domains)} were out: {sorted(down)}"
+
+
+def report_of(result) -> dict:
+    """The JSON report whose path the run printed."""
+    marker = "report: "
+    paths = [line.split(marker, 1)[1].strip().strip('",') for line in result.stdout.splitlines() if marker in line
+             and line.strip().strip('",').endswith(".html")]
+    assert paths, result.stdout[-3000:]
+    html = Path(paths[-1])
+    assert html.is_file() and "<svg" in html.read_text(), html
+    return json.loads(html.with_suffix(".json").read_text())
+
+
+def versions_through_lb(address: str, attempts: int = 40) -> dict[str, str]:
+    import urllib.request
+
+    direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    seen = {}
+    for _attempt in range(attempts):
+        with direct.open(f"http://{address}/version.json", timeout=10) as answer:
+            page = json.load(answer)
+        seen[page["hostname"]] = page["app_version"]
+    return seen
+
+
+def run_patch(lab, extra: dict, **kwargs):
+    started = time.monotonic()
+    result = lab.playbook("playbooks/rolling_patch.yml", inventory=INVENTORY,
+                          extra_vars={**TIER, **extra}, **kwargs)
+    return result, round(time.monotonic() - started, 1)
+
+
+def patch_vars(tmp_path: Path, version: str, **more) -> dict:
+    return {"rolling_patch_tasks_file": str(FIXTURES / "app_version.yml"), "rolling_patch_expected_version": version,
+            "rolling_patch_reboot": "always", "rolling_patch_report_dir": str(tmp_path / "reports"), **more}
+
+
+@pytest.mark.serial
+def test_rolling_patch_under_load(dataplane_lab, tmp_path):
+    figures: dict = {"vm_count": len(VMS), "update_domains": 3}
+    try:
+        scenario(dataplane_lab, tmp_path, figures)
+    finally:
+        FIGURES.parent.mkdir(parents=True, exist_ok=True)
+        FIGURES.write_text(json.dumps(figures, indent=2) + "\n")
+        print("\nrolling patch figures:", json.dumps(figures, indent=2))
+        dataplane_lab.server.lab.dataplane.clear_faults()
+        dataplane_lab.playbook("playbooks/teardown.yml", inventory=INVENTORY,
+                               extra_vars={"webfarm_teardown_confirm": RESOURCE_GROUP})
+
+
+def scenario(lab, tmp_path: Path, figures: dict) -> None:
+    deployed = lab.playbook("site.yml", inventory=INVENTORY, extra_vars=TIER)
+    assert deployed.returncode == 0, deployed.output[-6000:]
+    address = public_ip(lab)
+
+    # check mode: the plan, nothing else (no ARM write, no VM touched)
+    mark = lab.mark()
+    checked, _elapsed = run_patch(lab, patch_vars(tmp_path, "2.0.0"), check=True)
+    assert checked.returncode == 0, checked.output[-4000:]
+    for line in ("batch 1 (update domain 0: app1-vm1, app1-vm4)", "batch 2 (update domain 1: app1-vm2)",
+                 "batch 3 (update domain 2: app1-vm3)"):
+        assert line in checked.stdout, checked.stdout[-4000:]
+    assert lab.writes_since(mark) == []
+    assert not (tmp_path / "reports").exists()
+    assert all("webfarm_patch_run" not in tags for tags in vm_tags(lab).values())
+
+    # the guard: 4 healthy VMs, a batch of UD 0 takes 2 out, so 3 in service is impossible
+    mark = lab.mark()
+    refused, _elapsed = run_patch(lab, patch_vars(tmp_path, "2.0.0", rolling_patch_min_in_service=3))
+    assert refused.returncode != 0
+    assert "min_in_service=3" in refused.output and "app1-vm1, app1-vm4" in refused.output, refused.output[-3000:]
+    assert lab.writes_since(mark) == []
+
+    # the full run under load: canary, apt full-upgrade, app 2.0.0, reboot
+    since = time.time()
+    with Load(address, tmp_path / "load-full.jsonl") as load:
+        full, figures["full_run_wall_s"] = run_patch(lab, patch_vars(tmp_path, "2.0.0", rolling_patch_canary=True))
+    assert full.returncode == 0, full.output[-6000:]
+    figures["full_run_load"] = {key: load.summary[key] for key in ("total", "failed", "by_error", "rps_achieved")}
+    report = report_of(full)
+    figures["full_run_report"] = {key: report.get(key) for key in ("duration_s", "lower_bound_s", "overhead_s")}
+    figures["full_run_batches"] = [{key: batch.get(key) for key in ("index", "kind", "update_domain", "vms",
+                                                                     "duration_s", "lower_bound_s",
+                                                                     "step_durations_s")}
+                                   for batch in report["batches"]]
+    assert load.summary["failed"] == 0, load.summary
+    assert load.summary["rps_achieved"] >= 45, load.summary
+    assert [batch["vms"] for batch in report["batches"]] == [["app1-vm1"], ["app1-vm4"], ["app1-vm2"], ["app1-vm3"]]
+    for vm in VMS:
+        record = report["vms"][vm]
+        assert record["status"] == "done" and record["rebooted"] is True, (vm, record)
+        assert (record["version_before"], record["version_after"]) == ("1.0.0", "2.0.0"), (vm, record)
+    timeline = out_of_rotation_over_time(lab, since)
+    assert {vm for _ts, down in timeline for vm in down} == set(VMS), timeline
+    assert_one_update_domain_at_a_time(timeline)
+    assert timeline[-1][1] == set(), timeline[-1]
+    assert set(versions_through_lb(address).items()) == {(vm, "2.0.0") for vm in VMS}
+    assert report["out_of_rotation_overlaps"] == []
+
+    # a VM that does not come back from its reboot: the run stops at its batch
+    lab.server.lab.dataplane.set_fault("boot", stored(lab, "Microsoft.Compute/virtualMachines")["app1-vm2"]["id"])
+    since = time.time()
+    failing_vars = patch_vars(tmp_path, "3.0.0", rolling_patch_reboot_timeout=45)
+    with Load(address, tmp_path / "load-fault.jsonl") as load:
+        failed, figures["failed_run_wall_s"] = run_patch(lab, failing_vars)
+        assert failed.returncode != 0, failed.output[-4000:]
+        assert "app1-vm2 failed at step reboot" in failed.output, failed.output[-4000:]
+        assert "resumes run" in failed.output
+        tags = vm_tags(lab)
+        run_id = tags["app1-vm1"]["webfarm_patch_run"]
+        assert {vm: tags[vm].get("webfarm_patch_state") for vm in ("app1-vm1", "app1-vm4", "app1-vm2")} == {
+            "app1-vm1": "done", "app1-vm4": "done", "app1-vm2": "failed"}, tags
+        assert tags["app1-vm3"].get("webfarm_patch_run") != run_id, tags   # UD 2 untouched
+        # the site answers from the others; vm2 is out of rotation
+        seen = versions_through_lb(address)
+        assert seen == {"app1-vm1": "3.0.0", "app1-vm4": "3.0.0", "app1-vm3": "2.0.0"}, seen
+        lab.server.lab.dataplane.clear_faults()
+        resumed, figures["resumed_run_wall_s"] = run_patch(lab, failing_vars)
+    assert resumed.returncode == 0, resumed.output[-6000:]
+    assert f"run {run_id} (resumed)" in resumed.stdout
+    figures["fault_and_resume_load"] = {key: load.summary[key] for key in ("total", "failed", "by_error",
+                                                                            "rps_achieved")}
+    assert load.summary["failed"] == 0, load.summary
+    resumed_report = report_of(resumed)
+    assert resumed_report["run_id"] == run_id
+    assert {vm: record["status"] for vm, record in resumed_report["vms"].items()} == {
+        "app1-vm1": "skipped_done", "app1-vm4": "skipped_done", "app1-vm2": "done", "app1-vm3": "done"}
+    assert_one_update_domain_at_a_time(out_of_rotation_over_time(lab, since))
+    assert set(versions_through_lb(address).items()) == {(vm, "3.0.0") for vm in VMS}
+
+    # the other drain methods, on one VM without OS packages or reboot
+    for method, version in (("admin_state", "3.1.0"), ("pool", "3.2.0")):
+        since = time.time()
+        with Load(address, tmp_path / f"load-{method}.jsonl") as load:
+            one, figures[f"{method}_run_wall_s"] = run_patch(lab, patch_vars(
+                tmp_path, version, rolling_patch_drain_method=method, rolling_patch_only=["app1-vm3"],
+                rolling_patch_os_packages=False, rolling_patch_reboot="never"))
+        assert one.returncode == 0, one.output[-6000:]
+        assert load.summary["failed"] == 0, (method, load.summary)
+        report = report_of(one)
+        assert report["vms"]["app1-vm3"]["version_after"] == version, report["vms"]["app1-vm3"]
+        if method == "admin_state":
+            reasons = [event["reason"] for event in health_events(lab, since)]
+            assert "Down_Admin" in reasons, reasons
+        assert versions_through_lb(address)["app1-vm3"] == version
+        figures[f"{method}_load"] = {key: load.summary[key] for key in ("total", "failed")}
