@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-BENCHMARKS = ["lab_overhead.py", "deploy.py"]
+BENCHMARKS = ["lab_overhead.py", "deploy.py", "rolling_patch.py"]
 
 
 def main(argv: list[str]) -> int:

@@ -44,14 +44,16 @@ if [ -n "$target" ]; then
     say "deploying the tier and verifying it through the load balancer (ansible-playbook site.yml -i inventories/dev)"
     ansible-playbook site.yml -i inventories/dev
     done_items+=("site.yml: resource group, VNet/subnet/NSG, public IP, Standard LB (probe, rules, outbound, NAT per VM), availability set, VMs with nginx; verified through the LB")
+
+    say "the rolling patch's plan, one update domain per batch (ansible-playbook playbooks/rolling_patch.yml --check)"
+    ansible-playbook playbooks/rolling_patch.yml -i inventories/dev --check
+    done_items+=("playbooks/rolling_patch.yml --check: the plan of the rolling patch (run it without --check to patch the tier under traffic, docs/rolling_patch.md)")
 else
     missing_items+=("playbooks/lab_check.yml and site.yml: not run (no credentials)")
 fi
 
 # 3. what exists and what does not ----------------------------------------
-if [ ! -f playbooks/rolling_patch.yml ]; then
-    missing_items+=("playbooks/rolling_patch.yml (rolling maintenance one update domain at a time): not implemented")
-fi
+missing_items+=("rolling patch of Windows VMs (no Windows guest runs on the lab); scale-in; the scale-set variant")
 
 say "summary"
 echo "Done:"

@@ -90,8 +90,10 @@ def _round_sum(values):
 
 
 def _int_field(value, where, problems):
-    """int for ints and digit strings (Jinja may hand either), None for None."""
-    if value is None or (isinstance(value, int) and not isinstance(value, bool)):
+    """int for ints and digit strings (Jinja may hand either), None for None and ''."""
+    if value is None or value == '':
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
         return value
     if isinstance(value, str) and value.strip().isdigit():
         return int(value)
@@ -233,7 +235,7 @@ def find_overlaps(intervals):
     intervals: (name, update_domain, start, end) with datetimes; end None
     means never put back, so out until the end of the run and beyond. A VM put
     back at the very moment another is taken out does not overlap it.
-    Returns {start, end, duration_s, update_domains, vms} dicts with datetimes;
+    Returns {start, end, update_domains, vms} dicts with datetimes;
     contiguous spans with the same VMs are one.
     """
     intervals = [interval for interval in intervals if interval[2] is not None]
@@ -268,6 +270,8 @@ def build_report(run):
         problems.append('status: required, one of %s' % ', '.join(RUN_STATUSES))
     started = _timestamp_field(run.get('started'), 'started', problems)
     ended = _timestamp_field(run.get('ended'), 'ended', problems)
+    if started is not None and ended is not None and ended < started:
+        problems.append('ended: before started')
     batches = _read_batches(run.get('batches'), problems)
     vms_in = run.get('vms') or {}
     if not isinstance(vms_in, dict):
@@ -303,9 +307,9 @@ def build_report(run):
         'failed_vms': [name for name in names if vms[name]['status'] == 'failed'],
         'batches': batch_reports,
         'vms': vms,
-        'out_of_rotation_overlaps': [dict(overlap, start=format_timestamp(overlap['start']),
-                                          end=format_timestamp(overlap['end']),
-                                          duration_s=seconds_between(overlap['start'], overlap['end']))
+        'out_of_rotation_overlaps': [{'start': format_timestamp(overlap['start']), 'end': format_timestamp(overlap['end']),
+                                      'duration_s': seconds_between(overlap['start'], overlap['end']),
+                                      'update_domains': overlap['update_domains'], 'vms': overlap['vms']}
                                      for overlap in overlaps],
     }
 
@@ -399,7 +403,7 @@ def summarize(report):
         not_started = [name for name, vm in report['vms'].items() if vm['status'] == 'not_started']
         if not_started:
             lines.append('not started: %s' % ', '.join(not_started))
-        lines += _overlap_lines(report)
+        lines += ['out of rotation: ' + line for line in _overlap_lines(report)]
     return lines
 
 
@@ -410,11 +414,12 @@ def _slowest(batch):
 
 
 def _overlap_lines(report):
+    """What the out-of-rotation check found, one line per violation."""
     overlaps = report['out_of_rotation_overlaps']
     if not overlaps:
-        return ['out of rotation: never more than one update domain at a time']
+        return ['never more than one update domain at a time']
     origin = run_origin(report)
-    return ['out of rotation: update domains %s at once from %s to %s: %s'
+    return ['update domains %s at once from %s to %s: %s'
             % (', '.join(map(str, overlap['update_domains'])), _since(origin, overlap['start']),
                _since(origin, overlap['end']) if overlap['end'] else 'the end of the run', ', '.join(overlap['vms']))
             for overlap in overlaps]
@@ -425,6 +430,7 @@ def _overlap_lines(report):
 STEP_COLORS = {'drain': '#4e79a7', 'patch': '#b07aa1', 'reboot': '#f28e2b', 'verify': '#59a14f', 'restore': '#76b7b2'}
 FAILED_COLOR = '#d62728'
 BAND_COLOR = '#fbe7a1'
+OVERLAP_FILL = 'fill="%s" fill-opacity="0.18"' % FAILED_COLOR
 WIDTH = 1000
 PLOT_LEFT = 210
 PLOT_RIGHT = WIDTH - 24
@@ -530,16 +536,29 @@ def _groups(report):
     return groups
 
 
-def _legend():
+def _legend(overlaps):
     entries = [(step, 'fill="%s"' % STEP_COLORS[step]) for step in STEPS]
     entries += [('failed step', 'fill="%s"' % FAILED_COLOR), ('out of rotation', 'fill="%s"' % BAND_COLOR)]
+    if overlaps:
+        entries.append(('more than one update domain out', OVERLAP_FILL))
     items = []
-    x = PLOT_LEFT
+    x = 8
     for label, fill in entries:
         items.append('<rect x="%d" y="8" width="12" height="12" %s></rect><text x="%d" y="18" font-size="12">%s</text>'
                      % (x, fill, x + 16, label))
-        x += 36 + 7 * len(label)
+        x += 30 + 7 * len(label)
     return items
+
+
+def _overlap_shades(report, timeline, height):
+    """A red shade across every row while VMs of more than one update domain were out of rotation."""
+    top = LEGEND_HEIGHT + AXIS_HEIGHT - 6
+    return [_rect(timeline.x(parse_timestamp(overlap['start'])),
+                  timeline.x(parse_timestamp(overlap['end']) if overlap['end'] else timeline.end), top, height - top,
+                  'class="overlap" %s' % OVERLAP_FILL,
+                  'update domains %s out of rotation at once: %s'
+                  % (', '.join(map(str, overlap['update_domains'])), _e(', '.join(overlap['vms']))))
+            for overlap in report['out_of_rotation_overlaps']]
 
 
 def _axis(timeline, height):
@@ -613,7 +632,8 @@ def render_svg(report):
                 % (PLOT_LEFT, LEGEND_HEIGHT + 16, 'planned (check mode): nothing ran' if report['status'] == 'planned'
                    else 'no step time recorded')]
     else:
-        head = _legend() + _axis(timeline, height)
+        head = _legend(report['out_of_rotation_overlaps']) + _axis(timeline, height)
+        rows += _overlap_shades(report, timeline, height)
     return ('<svg class="timeline" width="%d" height="%d" viewBox="0 0 %d %d" role="img" '
             'aria-label="timeline of the rolling patch">\n%s\n</svg>'
             % (WIDTH, height, WIDTH, height, '\n'.join(head + rows)))

@@ -21,8 +21,8 @@ description:
     For a V(planned) run it shows the batches and VMs with no bars.
   - The steps of a batch run in lock step (Ansible runs a task on every VM of the batch
     before the next one), so a step of a batch lasts as long as its slowest VM. The lower
-    bound of a batch is the sum of those step maxima for drain, patch, reboot and restore:
-    detecting the drain, patching, rebooting, detecting health again. Verify is left out of
+    bound of a batch is the sum of those step maxima for drain, patch, reboot and restore
+    (detecting the drain, patching, rebooting, detecting health again). Verify is left out of
     the bound; it is the playbook's own check, not time the load balancer or the VM needs,
     so it counts in the overhead, the run's duration minus the sum of the batches' bounds.
   - Checks that at every moment the VMs out of rotation (from the start of their drain to the
@@ -47,11 +47,11 @@ options:
         for check mode, where nothing ran), C(drain_method) (V(probe), V(admin_state) or
         V(pool), shown as given), C(started), C(ended), C(message) (the failure message, or
         V(null)).
-      - C(batches), the C(plan) returned by M(azure_ha.webfarm.rolling_plan), in order:
+      - C(batches), the C(plan) returned by M(azure_ha.webfarm.rolling_plan), in order,
         each with C(index), C(kind) (V(canary) or V(update_domain)), C(update_domain) and
         C(vms) (names); other keys are ignored. A VM may be in one batch only.
-      - C(vms), keyed by VM name, each with C(update_domain) and C(fault_domain) (the
-        batch's update domain when missing), C(status) (V(done), V(failed),
+      - C(vms), keyed by VM name, each with C(update_domain) (its batch's when missing),
+        C(fault_domain), C(status) (V(done), V(failed),
         V(skipped_done) or V(not_started); when missing, V(not_started) if no step started,
         V(done) if restore ended and no step failed, V(failed) otherwise), C(failed_step)
         (V(drain), V(patch), V(reboot), V(verify), V(restore) or V(null)), C(message),
@@ -126,12 +126,12 @@ RETURN = r'''
 json_path:
   description: The JSON report, O(path)/O(basename).json.
   returned: success
-  type: path
+  type: str
   sample: /home/ops/reports/rolling-patch-20261201T123456Z.json
 html_path:
   description: The HTML page, O(path)/O(basename).html.
   returned: success
-  type: path
+  type: str
   sample: /home/ops/reports/rolling-patch-20261201T123456Z.html
 report:
   description:

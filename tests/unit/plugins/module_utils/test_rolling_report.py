@@ -225,7 +225,10 @@ def test_vm_entry_keeps_the_input_and_orders_vms_by_batch():
     run['vms'] = dict(reversed(list(run['vms'].items())))
     run['vms']['app1-vm4']['nic'] = 'app1-vm4-nic'
     run['vms']['app1-vm4']['update_domain'] = '0'
+    run['vms']['app1-vm4']['packages_upgraded'] = '3'
+    run['vms']['app1-vm1']['packages_upgraded'] = ''
     report = build_report(run)
+    assert report['vms']['app1-vm1']['packages_upgraded'] is None
     assert list(report['vms']) == ['app1-vm1', 'app1-vm4', 'app1-vm2', 'app1-vm5']
     entry = report['vms']['app1-vm4']
     assert entry['update_domain'] == 0
@@ -316,9 +319,17 @@ def test_every_mistake_is_reported_naming_its_field():
     ]
 
 
-def test_run_id_is_required():
-    with pytest.raises(ReportError, match='^run_id: required$'):
-        build_report(make_run(run_id=''))
+@pytest.mark.parametrize('overrides, problem', [
+    ({'run_id': ''}, 'run_id: required'),
+    ({'status': None}, 'status: required, one of completed, failed, planned'),
+    ({'ended': at(-1)}, 'ended: before started'),
+    ({'batches': {'index': 1}}, 'batches: expected a list'),
+    ({'vms': ['app1-vm1']}, 'vms: expected a dict keyed by VM name'),
+])
+def test_a_run_field_of_the_wrong_kind_is_refused(overrides, problem):
+    with pytest.raises(ReportError) as caught:
+        build_report(make_run(**overrides))
+    assert caught.value.problems == [problem]
 
 
 # --- HTML -----------------------------------------------------------------
@@ -346,7 +357,7 @@ def test_names_and_messages_are_escaped_everywhere():
     assert '&quot;&gt;&lt;img src=x onerror=alert(1)&gt;' in page
     assert '<title>Rolling patch &lt;i&gt;run&lt;/i&gt;: failed</title>' in page
     # the escaped name is one attribute value: the timeline still parses, with the real name in it
-    assert set(bar.get('data-vm') for bar in bars(svg_of(page))) == {'app1-vm1', 'app1-vm4', HOSTILE_VM, 'app1-vm5'}
+    assert set(rect.get('data-vm') for rect in bars(svg_of(page))) == {'app1-vm1', 'app1-vm4', HOSTILE_VM, 'app1-vm5'}
 
 
 def test_page_is_self_contained():
@@ -359,7 +370,7 @@ def test_page_is_self_contained():
 def test_timeline_has_one_bar_per_vm_and_step_that_started():
     report = build_report(failed_run())
     svg = svg_of(render_html(report))
-    drawn = [(bar.get('data-vm'), bar.get('data-step')) for bar in bars(svg)]
+    drawn = [(rect.get('data-vm'), rect.get('data-step')) for rect in bars(svg)]
     expected = [(name, step) for name in ('app1-vm1', 'app1-vm4', 'app1-vm5') for step in STEPS]
     expected += [('app1-vm2', 'drain'), ('app1-vm2', 'patch')]
     assert sorted(drawn) == sorted(expected)
@@ -375,14 +386,14 @@ def test_timeline_rows_are_grouped_under_batch_labels():
 
 def test_bars_are_placed_on_the_time_axis_and_the_band_spans_drain_to_restore():
     svg = svg_of(render_html(build_report(make_run())))
-    bar = dict(((b.get('data-vm'), b.get('data-step')), x_range(b)) for b in bars(svg))
+    drawn = dict(((b.get('data-vm'), b.get('data-step')), x_range(b)) for b in bars(svg))
     width = PLOT_RIGHT - PLOT_LEFT
-    assert bar[('app1-vm1', 'drain')] == pytest.approx((PLOT_LEFT + 5 / 440.0 * width, PLOT_LEFT + 15 / 440.0 * width), abs=0.1)
-    assert bar[('app1-vm1', 'patch')][0] == pytest.approx(bar[('app1-vm1', 'drain')][1], abs=0.1)
+    assert drawn[('app1-vm1', 'drain')] == pytest.approx((PLOT_LEFT + 5 / 440.0 * width, PLOT_LEFT + 15 / 440.0 * width), abs=0.1)
+    assert drawn[('app1-vm1', 'patch')][0] == pytest.approx(drawn[('app1-vm1', 'drain')][1], abs=0.1)
     bands = dict((band.get('data-vm'), x_range(band)) for band in svg.iter('rect') if band.get('class') == 'oor')
     assert sorted(bands) == ['app1-vm1', 'app1-vm2', 'app1-vm4', 'app1-vm5']
     for name in bands:
-        assert bands[name] == pytest.approx((bar[(name, 'drain')][0], bar[(name, 'restore')][1]), abs=0.1)
+        assert bands[name] == pytest.approx((drawn[(name, 'drain')][0], drawn[(name, 'restore')][1]), abs=0.1)
 
 
 def test_failed_step_is_red_with_a_marker_and_a_vm_never_put_back_is_out_to_the_end():
@@ -419,7 +430,19 @@ def test_overlap_is_flagged_on_the_page():
     run['vms']['app1-vm2']['steps'] = steps_from(200, 20, 30, 50, 3, 10)
     page = render_html(build_report(run))
     assert 'VMs of more than one update domain were out of rotation at once' in page
-    assert 'out of rotation: update domains 0, 1 at once from +3 min 20.0 s to +4 min 25.0 s: app1-vm2, app1-vm4' in page
+    assert ('<tr><th>out of rotation</th><td>update domains 0, 1 at once from +3 min 20.0 s to +4 min 25.0 s: '
+            'app1-vm2, app1-vm4</td></tr>') in page
+    shades = [rect for rect in svg_of(page).iter('rect') if rect.get('class') == 'overlap']
+    width = PLOT_RIGHT - PLOT_LEFT
+    assert [x_range(shade) for shade in shades] == [
+        pytest.approx((PLOT_LEFT + 200 / 440.0 * width, PLOT_LEFT + 265 / 440.0 * width), abs=0.1)]
+    assert shades[0].find('title').text == 'update domains 0, 1 out of rotation at once: app1-vm2, app1-vm4'
+
+
+def test_no_overlap_no_shade():
+    page = render_html(build_report(make_run()))
+    assert [rect for rect in svg_of(page).iter('rect') if rect.get('class') == 'overlap'] == []
+    assert 'more than one update domain out' not in page
 
 
 # --- summary --------------------------------------------------------------
@@ -436,6 +459,13 @@ def test_summary_of_a_completed_run():
         'drain 20.0 s, patch 1 min 10.0 s, reboot 50.0 s, verify 6.0 s, restore 18.0 s)',
         'out of rotation: never more than one update domain at a time',
     ]
+
+
+def test_summary_flags_two_update_domains_out_at_once():
+    run = make_run()
+    run['vms']['app1-vm2']['steps'] = steps_from(200, 20, 30, 50, 3, 10)
+    assert summarize(build_report(run))[-1] == (
+        'out of rotation: update domains 0, 1 at once from +3 min 20.0 s to +4 min 25.0 s: app1-vm2, app1-vm4')
 
 
 def test_summary_of_a_failed_run():
