@@ -36,6 +36,9 @@ VMS = ["app1-vm1", "app1-vm2", "app1-vm3", "app1-vm4"]
 UPDATE_DOMAINS = {"app1-vm1": 0, "app1-vm2": 1, "app1-vm3": 2, "app1-vm4": 0}
 TIER = {"webfarm_vm_count": 4, "webfarm_update_domains": 3}
 FIGURES = REPO_ROOT / "tests" / "output" / "rolling_patch_figures.json"
+HEALTH_LOG = REPO_ROOT / "tests" / "output" / "rolling_patch_health_log.json"
+LOAD_FIGURES = ("total", "failed", "by_error", "rps_achieved")
+BATCH_FIGURES = ("index", "kind", "update_domain", "vms", "duration_s", "lower_bound_s", "step_durations_s")
 
 
 class Load:
@@ -128,10 +131,11 @@ def versions_through_lb(address: str, attempts: int = 40) -> dict[str, str]:
     return seen
 
 
-def run_patch(lab, extra: dict, **kwargs):
+def run_patch(lab, name: str, extra: dict, playbook: str = "playbooks/rolling_patch.yml", **kwargs):
+    """Runs the rolling patch; its output is kept in tests/output/rolling_patch_<name>.log."""
     started = time.monotonic()
-    result = lab.playbook("playbooks/rolling_patch.yml", inventory=INVENTORY,
-                          extra_vars={**TIER, **extra}, **kwargs)
+    result = lab.playbook(playbook, inventory=INVENTORY, extra_vars={**TIER, **extra}, **kwargs)
+    HEALTH_LOG.with_name(f"rolling_patch_{name}.log").write_text(result.output)
     return result, round(time.monotonic() - started, 1)
 
 
@@ -149,19 +153,24 @@ def test_rolling_patch_under_load(dataplane_lab, tmp_path):
         FIGURES.parent.mkdir(parents=True, exist_ok=True)
         FIGURES.write_text(json.dumps(figures, indent=2) + "\n")
         print("\nrolling patch figures:", json.dumps(figures, indent=2))
+        # the lab's health log, to read a failure after the lab is gone
+        HEALTH_LOG.write_text(json.dumps(health_events(dataplane_lab, 0.0), indent=1) + "\n")
         dataplane_lab.server.lab.dataplane.clear_faults()
         dataplane_lab.playbook("playbooks/teardown.yml", inventory=INVENTORY,
                                extra_vars={"webfarm_teardown_confirm": RESOURCE_GROUP})
 
 
 def scenario(lab, tmp_path: Path, figures: dict) -> None:
+    HEALTH_LOG.parent.mkdir(parents=True, exist_ok=True)
     deployed = lab.playbook("site.yml", inventory=INVENTORY, extra_vars=TIER)
     assert deployed.returncode == 0, deployed.output[-6000:]
     address = public_ip(lab)
 
-    # check mode: the plan, nothing else (no ARM write, no VM touched)
+    # check mode: the plan, nothing else (no ARM write, no VM touched); by the
+    # collection's playbook name, as from an installed collection
     mark = lab.mark()
-    checked, _elapsed = run_patch(lab, patch_vars(tmp_path, "2.0.0"), check=True)
+    checked, _elapsed = run_patch(lab, "check", patch_vars(tmp_path, "2.0.0"),
+                                  playbook="azure_ha.webfarm.rolling_patch", check=True)
     assert checked.returncode == 0, checked.output[-4000:]
     for line in ("batch 1 (update domain 0: app1-vm1, app1-vm4)", "batch 2 (update domain 1: app1-vm2)",
                  "batch 3 (update domain 2: app1-vm3)"):
@@ -172,7 +181,7 @@ def scenario(lab, tmp_path: Path, figures: dict) -> None:
 
     # the guard: 4 healthy VMs, a batch of UD 0 takes 2 out, so 3 in service is impossible
     mark = lab.mark()
-    refused, _elapsed = run_patch(lab, patch_vars(tmp_path, "2.0.0", rolling_patch_min_in_service=3))
+    refused, _elapsed = run_patch(lab, "refused", patch_vars(tmp_path, "2.0.0", rolling_patch_min_in_service=3))
     assert refused.returncode != 0
     assert "min_in_service=3" in refused.output and "app1-vm1, app1-vm4" in refused.output, refused.output[-3000:]
     assert lab.writes_since(mark) == []
@@ -180,15 +189,12 @@ def scenario(lab, tmp_path: Path, figures: dict) -> None:
     # the full run under load: canary, apt full-upgrade, app 2.0.0, reboot
     since = time.time()
     with Load(address, tmp_path / "load-full.jsonl") as load:
-        full, figures["full_run_wall_s"] = run_patch(lab, patch_vars(tmp_path, "2.0.0", rolling_patch_canary=True))
+        full, figures["full_run_wall_s"] = run_patch(lab, "full", patch_vars(tmp_path, "2.0.0", rolling_patch_canary=True))
     assert full.returncode == 0, full.output[-6000:]
-    figures["full_run_load"] = {key: load.summary[key] for key in ("total", "failed", "by_error", "rps_achieved")}
+    figures["full_run_load"] = {key: load.summary[key] for key in LOAD_FIGURES}
     report = report_of(full)
     figures["full_run_report"] = {key: report.get(key) for key in ("duration_s", "lower_bound_s", "overhead_s")}
-    figures["full_run_batches"] = [{key: batch.get(key) for key in ("index", "kind", "update_domain", "vms",
-                                                                     "duration_s", "lower_bound_s",
-                                                                     "step_durations_s")}
-                                   for batch in report["batches"]]
+    figures["full_run_batches"] = [{key: batch.get(key) for key in BATCH_FIGURES} for batch in report["batches"]]
     assert load.summary["failed"] == 0, load.summary
     assert load.summary["rps_achieved"] >= 45, load.summary
     assert [batch["vms"] for batch in report["batches"]] == [["app1-vm1"], ["app1-vm4"], ["app1-vm2"], ["app1-vm3"]]
@@ -208,7 +214,7 @@ def scenario(lab, tmp_path: Path, figures: dict) -> None:
     since = time.time()
     failing_vars = patch_vars(tmp_path, "3.0.0", rolling_patch_reboot_timeout=45)
     with Load(address, tmp_path / "load-fault.jsonl") as load:
-        failed, figures["failed_run_wall_s"] = run_patch(lab, failing_vars)
+        failed, figures["failed_run_wall_s"] = run_patch(lab, "failed", failing_vars)
         assert failed.returncode != 0, failed.output[-4000:]
         assert "app1-vm2 failed at step reboot" in failed.output, failed.output[-4000:]
         assert "resumes run" in failed.output
@@ -221,11 +227,10 @@ def scenario(lab, tmp_path: Path, figures: dict) -> None:
         seen = versions_through_lb(address)
         assert seen == {"app1-vm1": "3.0.0", "app1-vm4": "3.0.0", "app1-vm3": "2.0.0"}, seen
         lab.server.lab.dataplane.clear_faults()
-        resumed, figures["resumed_run_wall_s"] = run_patch(lab, failing_vars)
+        resumed, figures["resumed_run_wall_s"] = run_patch(lab, "resumed", failing_vars)
     assert resumed.returncode == 0, resumed.output[-6000:]
     assert f"run {run_id} (resumed)" in resumed.stdout
-    figures["fault_and_resume_load"] = {key: load.summary[key] for key in ("total", "failed", "by_error",
-                                                                            "rps_achieved")}
+    figures["fault_and_resume_load"] = {key: load.summary[key] for key in LOAD_FIGURES}
     assert load.summary["failed"] == 0, load.summary
     resumed_report = report_of(resumed)
     assert resumed_report["run_id"] == run_id
@@ -238,7 +243,7 @@ def scenario(lab, tmp_path: Path, figures: dict) -> None:
     for method, version in (("admin_state", "3.1.0"), ("pool", "3.2.0")):
         since = time.time()
         with Load(address, tmp_path / f"load-{method}.jsonl") as load:
-            one, figures[f"{method}_run_wall_s"] = run_patch(lab, patch_vars(
+            one, figures[f"{method}_run_wall_s"] = run_patch(lab, method, patch_vars(
                 tmp_path, version, rolling_patch_drain_method=method, rolling_patch_only=["app1-vm3"],
                 rolling_patch_os_packages=False, rolling_patch_reboot="never"))
         assert one.returncode == 0, one.output[-6000:]
