@@ -16,7 +16,7 @@ def test_members_domains_nat_ports_and_public_ip(tier):
     assert info["changed"] is False
     avset_id = tier.id_of("Microsoft.Compute/availabilitySets", f"{tier.app}-as")
     assert info["availability_set"] == {"name": f"{tier.app}-as", "id": avset_id, "fault_domains": 2,
-                                        "update_domains": 3, "sku": "Aligned"}
+                                        "update_domains": 3, "sku": "Aligned", "tags": {}}
     pip = tier.arm(tier.id_of("Microsoft.Network/publicIPAddresses", f"{tier.app}-pip"))
     assert info["public_ip"] == pip["properties"]["ipAddress"]
 
