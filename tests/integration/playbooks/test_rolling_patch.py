@@ -2,7 +2,9 @@
 is HAProxy), under load: 8 clients at 50 requests/s through the LB's public IP, each
 request a new connection, for the whole of every run.
 
-One tier of 4 Linux VMs over 3 update domains (UD 0: vm1, vm4; UD 1: vm2; UD 2: vm3):
+One tier of 4 Linux VMs over 3 update domains (two VMs in UD 0, one in UD 1 and UD 2;
+which VM lands where depends on the order the parallel creates finish, so the test
+reads the placement from the lab):
 - check mode prints the plan and writes nothing; the min-in-service guard refuses;
 - a full run (canary, apt full-upgrade, app 2.0.0, reboot always): 0 failed requests,
   every VM rebooted and on 2.0.0, and the lab's health log shows that at every moment
@@ -35,7 +37,6 @@ RESOURCE_GROUP = "app1-dev-rg"
 LOAD_BALANCER = "app1-lb"
 RULE = "app1-lb-rule-http"
 VMS = ["app1-vm1", "app1-vm2", "app1-vm3", "app1-vm4"]
-UPDATE_DOMAINS = {"app1-vm1": 0, "app1-vm2": 1, "app1-vm3": 2, "app1-vm4": 0}
 TIER = {"webfarm_vm_count": 4, "webfarm_update_domains": 3}
 FIGURES = REPO_ROOT / "tests" / "output" / "rolling_patch_figures.json"
 HEALTH_LOG = REPO_ROOT / "tests" / "output" / "rolling_patch_health_log.json"
@@ -104,9 +105,15 @@ def out_of_rotation_over_time(lab, since: float) -> list[tuple[float, set[str]]]
     return timeline
 
 
-def assert_one_update_domain_at_a_time(timeline) -> None:
+def update_domains(lab) -> dict[str, int]:
+    """Each VM's update domain, as the lab placed it at creation (its instance view's)."""
+    vms = stored(lab, "Microsoft.Compute/virtualMachines")
+    return {vm: vms[vm]["_placement"]["platformUpdateDomain"] for vm in VMS}
+
+
+def assert_one_update_domain_at_a_time(timeline, domain_of: dict[str, int]) -> None:
     for ts, down in timeline:
-        domains = {UPDATE_DOMAINS[vm] for vm in down}
+        domains = {domain_of[vm] for vm in down}
         assert len(domains) <= 1, f"at {ts:.3f} VMs of update domains {sorted(domains)} were out: {sorted(down)}"
 
 
@@ -183,6 +190,11 @@ def scenario(lab, tmp_path: Path, figures: dict) -> None:
     deployed = lab.playbook("site.yml", inventory=INVENTORY, extra_vars=TIER)
     assert deployed.returncode == 0, deployed.output[-6000:]
     address = public_ip(lab)
+    domain_of = update_domains(lab)
+    ud0 = sorted(vm for vm in VMS if domain_of[vm] == 0)
+    ud1, ud2 = ([vm for vm in VMS if domain_of[vm] == number] for number in (1, 2))
+    assert len(ud0) == 2 and len(ud1) == len(ud2) == 1, domain_of
+    (first, second), (ud1_vm,), (ud2_vm,) = ud0, ud1, ud2
 
     # check mode: the plan, nothing else (no ARM write, no VM touched); by the
     # collection's playbook name, as from an installed collection
@@ -190,8 +202,8 @@ def scenario(lab, tmp_path: Path, figures: dict) -> None:
     checked, _elapsed = run_patch(lab, "check", patch_vars(tmp_path, "2.0.0"),
                                   playbook="azure_ha.webfarm.rolling_patch", check=True)
     assert checked.returncode == 0, checked.output[-4000:]
-    for line in ("batch 1 (update domain 0: app1-vm1, app1-vm4)", "batch 2 (update domain 1: app1-vm2)",
-                 "batch 3 (update domain 2: app1-vm3)"):
+    for line in (f"batch 1 (update domain 0: {first}, {second})", f"batch 2 (update domain 1: {ud1_vm})",
+                 f"batch 3 (update domain 2: {ud2_vm})"):
         assert line in checked.stdout, checked.stdout[-4000:]
     assert lab.writes_since(mark) == []
     # the batch play had no VM to touch, and no report was written
@@ -204,7 +216,7 @@ def scenario(lab, tmp_path: Path, figures: dict) -> None:
     mark = lab.mark()
     refused, _elapsed = run_patch(lab, "refused", patch_vars(tmp_path, "2.0.0", rolling_patch_min_in_service=3))
     assert refused.returncode != 0
-    assert "min_in_service=3" in refused.output and "app1-vm1, app1-vm4" in refused.output, refused.output[-3000:]
+    assert "min_in_service=3" in refused.output and f"{first}, {second}" in refused.output, refused.output[-3000:]
     assert lab.writes_since(mark) == []
 
     # the full run under load: canary, apt full-upgrade, app 2.0.0, reboot
@@ -218,35 +230,35 @@ def scenario(lab, tmp_path: Path, figures: dict) -> None:
     figures["full_run_batches"] = [{key: batch.get(key) for key in BATCH_FIGURES} for batch in report["batches"]]
     assert load.summary["failed"] == 0, load.summary
     assert load.summary["rps_achieved"] >= 45, load.summary
-    assert [batch["vms"] for batch in report["batches"]] == [["app1-vm1"], ["app1-vm4"], ["app1-vm2"], ["app1-vm3"]]
+    assert [batch["vms"] for batch in report["batches"]] == [[first], [second], [ud1_vm], [ud2_vm]]
     for vm in VMS:
         record = report["vms"][vm]
         assert record["status"] == "done" and record["rebooted"] is True, (vm, record)
         assert (record["version_before"], record["version_after"]) == ("1.0.0", "2.0.0"), (vm, record)
     timeline = out_of_rotation_over_time(lab, since)
     assert {vm for _ts, down in timeline for vm in down} == set(VMS), timeline
-    assert_one_update_domain_at_a_time(timeline)
+    assert_one_update_domain_at_a_time(timeline, domain_of)
     assert timeline[-1][1] == set(), timeline[-1]
     assert set(versions_through_lb(address).items()) == {(vm, "2.0.0") for vm in VMS}
     assert report["out_of_rotation_overlaps"] == []
 
     # a VM that does not come back from its reboot: the run stops at its batch
-    lab.server.lab.dataplane.set_fault("boot", stored(lab, "Microsoft.Compute/virtualMachines")["app1-vm2"]["id"])
+    lab.server.lab.dataplane.set_fault("boot", stored(lab, "Microsoft.Compute/virtualMachines")[ud1_vm]["id"])
     since = time.time()
     failing_vars = patch_vars(tmp_path, "3.0.0", rolling_patch_reboot_timeout=45)
     with Load(address, tmp_path / "load-fault.jsonl") as load:
         failed, figures["failed_run_wall_s"] = run_patch(lab, "failed", failing_vars)
         assert failed.returncode != 0, failed.output[-4000:]
-        assert "app1-vm2 failed at step reboot" in failed.output, failed.output[-4000:]
+        assert f"{ud1_vm} failed at step reboot" in failed.output, failed.output[-4000:]
         assert "resumes run" in failed.output
         tags = vm_tags(lab)
-        run_id = tags["app1-vm1"]["webfarm_patch_run"]
-        assert {vm: tags[vm].get("webfarm_patch_state") for vm in ("app1-vm1", "app1-vm4", "app1-vm2")} == {
-            "app1-vm1": "done", "app1-vm4": "done", "app1-vm2": "failed"}, tags
-        assert tags["app1-vm3"].get("webfarm_patch_run") != run_id, tags   # UD 2 untouched
-        # the site answers from the others; vm2 is out of rotation
+        run_id = tags[first]["webfarm_patch_run"]
+        assert {vm: tags[vm].get("webfarm_patch_state") for vm in (first, second, ud1_vm)} == {
+            first: "done", second: "done", ud1_vm: "failed"}, tags
+        assert tags[ud2_vm].get("webfarm_patch_run") != run_id, tags   # UD 2 untouched
+        # the site answers from the others; the failed VM is out of rotation
         seen = versions_through_lb(address)
-        assert seen == {"app1-vm1": "3.0.0", "app1-vm4": "3.0.0", "app1-vm3": "2.0.0"}, seen
+        assert seen == {first: "3.0.0", second: "3.0.0", ud2_vm: "2.0.0"}, seen
         lab.server.lab.dataplane.clear_faults()
         # resumed as an AWX relaunch would: same job template, no run id given
         started = time.monotonic()
@@ -260,8 +272,8 @@ def scenario(lab, tmp_path: Path, figures: dict) -> None:
     assert Path(artifacts["rolling_patch_report_html"]).is_file()
     assert resumed_report["run_id"] == run_id
     assert {vm: record["status"] for vm, record in resumed_report["vms"].items()} == {
-        "app1-vm1": "skipped_done", "app1-vm4": "skipped_done", "app1-vm2": "done", "app1-vm3": "done"}
-    assert_one_update_domain_at_a_time(out_of_rotation_over_time(lab, since))
+        first: "skipped_done", second: "skipped_done", ud1_vm: "done", ud2_vm: "done"}
+    assert_one_update_domain_at_a_time(out_of_rotation_over_time(lab, since), domain_of)
     assert set(versions_through_lb(address).items()) == {(vm, "3.0.0") for vm in VMS}
 
     # the other drain methods, on one VM without OS packages or reboot
@@ -269,14 +281,14 @@ def scenario(lab, tmp_path: Path, figures: dict) -> None:
         since = time.time()
         with Load(address, tmp_path / f"load-{method}.jsonl") as load:
             one, figures[f"{method}_run_wall_s"] = run_patch(lab, method, patch_vars(
-                tmp_path, version, rolling_patch_drain_method=method, rolling_patch_only=["app1-vm3"],
+                tmp_path, version, rolling_patch_drain_method=method, rolling_patch_only=[ud2_vm],
                 rolling_patch_os_packages=False, rolling_patch_reboot="never"))
         assert one.returncode == 0, one.output[-6000:]
         assert load.summary["failed"] == 0, (method, load.summary)
         report = report_of(one)
-        assert report["vms"]["app1-vm3"]["version_after"] == version, report["vms"]["app1-vm3"]
+        assert report["vms"][ud2_vm]["version_after"] == version, report["vms"][ud2_vm]
         if method == "admin_state":
             reasons = [event["reason"] for event in health_events(lab, since)]
             assert "Down_Admin" in reasons, reasons
-        assert versions_through_lb(address)["app1-vm3"] == version
+        assert versions_through_lb(address)[ud2_vm] == version
         figures[f"{method}_load"] = {key: load.summary[key] for key in ("total", "failed")}
