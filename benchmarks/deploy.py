@@ -10,39 +10,20 @@ profile (each long-running ARM operation takes about as long as on Azure):
 The ratio 8 VMs / 2 VMs shows whether per-VM work is parallel (target <= 1.3).
 Prints a table; asserts nothing (the tests assert behaviour).
 
-    python benchmarks/deploy.py [--counts 2,8] [--profile realistic] [--factor 1.0]
+    python benchmarks/deploy.py [--counts 2,8] [--profile realistic] [--factor 1.0] [--output DIR]
+
+With ``--output`` each run's ansible output, with the time of every task
+(ansible.posix.profile_tasks), is kept in DIR for reading where the time went.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import re
-import shutil
-import subprocess
 import sys
-import tempfile
-import time
 from pathlib import Path
 
-from azlab.client import client_environment
-from azlab.server import LabServer
-from azlab.settings import LabSettings
-
-ROOT = Path(__file__).resolve().parents[1]
-PLAYBOOK = str(Path(sys.executable).with_name("ansible-playbook"))
-
-
-def _site(env: dict[str, str], vm_count: int) -> tuple[float, str]:
-    cmd = [PLAYBOOK, "site.yml", "-i", "inventories/dev", "-e", json.dumps({"webfarm_vm_count": vm_count})]
-    start = time.perf_counter()
-    done = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True)
-    elapsed = time.perf_counter() - start
-    if done.returncode != 0:
-        sys.stderr.write(done.stdout[-4000:] + done.stderr[-2000:])
-        raise SystemExit(f"site.yml with {vm_count} VMs failed (rc={done.returncode})")
-    return elapsed, done.stdout
+from _lab import fresh_lab
 
 
 def _changed(stdout: str) -> int:
@@ -50,32 +31,53 @@ def _changed(stdout: str) -> int:
     return sum(int(n) for n in re.findall(r"changed=(\d+)", recap))
 
 
-def _measure(vm_count: int, profile: str, factor: float) -> dict:
-    state_dir = Path(tempfile.mkdtemp(prefix="azbench-"))
-    server = LabServer(LabSettings(state_dir=state_dir / "s", arm_port=0, proxy_port=0), dataplane=True)
-    server.start()
-    try:
-        server.lab.set_profile(profile, factor)
-        env = {**os.environ, **client_environment(server.settings), "ANSIBLE_NOCOLOR": "1"}
-        store = server.lab.store
+# the elapsed-time column profile_tasks prints under every task header: "... (0:00:02.2)   0:03:20.870"
+_ELAPSED = re.compile(r"\)\s+(\d+):(\d+):([\d.]+)")
+PLAYS = {"Azure resources of the webfarm tier": "azure", "Web server on the Linux VMs": "web",
+         "Verify the webfarm tier through its load balancer": "verify"}
+
+
+def _play_seconds(stdout: str) -> dict[str, float]:
+    """Seconds per play of site.yml (keys of PLAYS), from profile_tasks' elapsed times: a
+    play runs from its first task's start to the next play's (or the recap's)."""
+    starts = []
+    lines = stdout.splitlines()
+    for index, line in enumerate(lines):
+        if line.startswith(("PLAY [", "PLAY RECAP")):
+            elapsed = next((m for m in map(_ELAPSED.search, lines[index + 1:index + 40]) if m), None)
+            if elapsed:
+                hours, minutes, seconds = elapsed.groups()
+                starts.append((line[6:].split("]")[0], int(hours) * 3600 + int(minutes) * 60 + float(seconds)))
+    return {PLAYS[name]: end - start for (name, start), (_next, end) in zip(starts, starts[1:]) if name in PLAYS}
+
+
+def _keep(output: Path | None, name: str, stdout: str) -> None:
+    if output is not None:
+        output.mkdir(parents=True, exist_ok=True)
+        (output / name).write_text(stdout)
+
+
+def _measure(vm_count: int, profile: str, factor: float, output: Path | None) -> dict:
+    with fresh_lab(profile, factor, {"ANSIBLE_CALLBACKS_ENABLED": "ansible.posix.profile_tasks"}) as lab:
+        store = lab.server.lab.store
+        tier = {"webfarm_vm_count": vm_count}
         mark = store.request_mark()
-        first_s, _ = _site(env, vm_count)
+        first_s, first_out = lab.playbook("site.yml", tier)
+        _keep(output, f"site-{vm_count}vms-first.log", first_out)
         first = store.requests(mark)
         mark = store.request_mark()
-        noop_s, noop_out = _site(env, vm_count)
+        noop_s, noop_out = lab.playbook("site.yml", tier)
+        _keep(output, f"site-{vm_count}vms-noop.log", noop_out)
         return {
             "vms": vm_count,
             "first_s": first_s,
+            "first_plays": _play_seconds(first_out),
             "noop_s": noop_s,
             "noop_changed": _changed(noop_out),
             "noop_writes": len(store.requests(mark, True)),
             "arm_requests": len(first),
             "arm_writes": sum(1 for r in first if r.get("write")),
         }
-    finally:
-        server.lab.reset()
-        server.stop()
-        shutil.rmtree(state_dir, ignore_errors=True)
 
 
 def main(argv: list[str]) -> int:
@@ -83,19 +85,25 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--counts", default="2,8", help="VM counts, comma separated (default 2,8)")
     parser.add_argument("--profile", default="realistic", choices=("instant", "realistic"))
     parser.add_argument("--factor", type=float, default=1.0, help="latency profile factor")
+    parser.add_argument("--output", type=Path, help="keep each run's ansible output (task times) here")
     args = parser.parse_args(argv)
-    results = [_measure(int(n), args.profile, args.factor) for n in args.counts.split(",")]
+    results = [_measure(int(n), args.profile, args.factor, args.output) for n in args.counts.split(",")]
     print(f"site.yml on the lab ({args.profile} x{args.factor}); wall times in seconds")
-    header = ("VMs", "first run", "no-op run", "no-op changed", "no-op ARM writes",
-              "ARM requests", "ARM writes", "requests/VM")
-    print("  ".join(f"{h:>16}" for h in header))
+    header = ("VMs", "first run", "Azure play", "web play", "verify play", "no-op run", "no-op changed",
+              "no-op writes", "ARM requests", "ARM writes", "requests/VM")
+    print("  ".join(f"{h:>13}" for h in header))
     for r in results:
-        row = (r["vms"], f"{r['first_s']:.1f}", f"{r['noop_s']:.1f}", r["noop_changed"], r["noop_writes"],
+        plays = r["first_plays"]
+        row = (r["vms"], f"{r['first_s']:.1f}", *(f"{plays.get(key, 0):.1f}" for key in ("azure", "web", "verify")),
+               f"{r['noop_s']:.1f}", r["noop_changed"], r["noop_writes"],
                r["arm_requests"], r["arm_writes"], f"{r['arm_requests'] / r['vms']:.1f}")
-        print("  ".join(f"{str(v):>16}" for v in row))
+        print("  ".join(f"{str(v):>13}" for v in row))
     if len(results) >= 2:
-        print(f"first-run ratio {results[-1]['vms']} VMs / {results[0]['vms']} VMs: "
-              f"{results[-1]['first_s'] / results[0]['first_s']:.2f} (target <= 1.3)")
+        low, high = results[0], results[-1]
+        ratios = ", ".join(f"{key} play {high['first_plays'].get(key, 0) / max(low['first_plays'].get(key, 0), 1e-9):.2f}"
+                           for key in ("azure", "web", "verify"))
+        print(f"first-run ratio {high['vms']} VMs / {low['vms']} VMs: {high['first_s'] / low['first_s']:.2f} "
+              f"(target <= 1.3); {ratios}")
     return 0
 
 

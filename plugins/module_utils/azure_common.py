@@ -15,6 +15,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.azure.azcollection.plugins.module_utils.azure_rm_common import AzureRMModuleBase
 
@@ -40,6 +41,9 @@ USER_AGENT = "ansible-azure_ha.webfarm"
 # Seconds between polls of a long-running operation when ARM sends no Retry-After.
 POLL_INTERVAL = 5
 RETRY_TOTAL = 6
+# ARM requests one module call sends at once (reads of a set's VMs, writes of many NICs):
+# a 200-VM set is read in seconds, and ARM's throttling limits are not reached.
+MAX_PARALLEL_REQUESTS = 8
 
 
 class ArmError(Exception):
@@ -162,6 +166,15 @@ class ArmClient(object):
 
     def post(self, path, api_version, body=None, final_state_via="location"):
         return self.request("POST", path, api_version, body=body, long_running=True, final_state_via=final_state_via)
+
+
+def in_parallel(function, items):
+    """[function(item) for item in items], up to MAX_PARALLEL_REQUESTS at once (the ARM
+    client is thread-safe); the first exception is raised once every call has ended."""
+    if len(items) < 2:
+        return [function(item) for item in items]
+    with ThreadPoolExecutor(max_workers=min(MAX_PARALLEL_REQUESTS, len(items))) as pool:
+        return list(pool.map(function, items))
 
 
 def resource_id(subscription_id, resource_group, resource_type, name, *children):

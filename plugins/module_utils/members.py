@@ -10,15 +10,11 @@ bodies and make none."""
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-from concurrent.futures import ThreadPoolExecutor
-
 from ansible_collections.azure_ha.webfarm.plugins.module_utils import compute, network
-from ansible_collections.azure_ha.webfarm.plugins.module_utils.azure_common import same_id
+from ansible_collections.azure_ha.webfarm.plugins.module_utils.azure_common import in_parallel, same_id
 
 # The NAT rule a controller connects through, by backend port: SSH, then WinRM over HTTPS, then RDP.
 ADMIN_BACKEND_PORTS = (22, 5986, 3389)
-# Parallel VM reads: a 200-VM set is read in seconds, and ARM's read throttling is not reached.
-MAX_WORKERS = 8
 
 
 class MemberLookupError(Exception):
@@ -125,13 +121,6 @@ def member(vm, nic, lbs):
     )
 
 
-def _in_parallel(function, items):
-    if len(items) < 2:
-        return [function(item) for item in items]
-    with ThreadPoolExecutor(max_workers=min(MAX_WORKERS, len(items))) as pool:
-        return list(pool.map(function, items))
-
-
 def collect(arm, resource_group, availability_set, load_balancer=None):
     """{availability_set, public_ip, members (sorted by name)} read from ARM."""
     avset = compute.get_availability_set(arm, resource_group, availability_set)
@@ -146,11 +135,11 @@ def collect(arm, resource_group, availability_set, load_balancer=None):
                 load_balancer, resource_group))
 
     vm_ids = [ref["id"] for ref in props(avset).get("virtualMachines") or []]
-    vms = [vm for vm in _in_parallel(lambda rid: compute.get_virtual_machine(arm, rid), vm_ids) if vm]
+    vms = [vm for vm in in_parallel(lambda rid: compute.get_virtual_machine(arm, rid), vm_ids) if vm]
 
     nics = dict((n["id"].lower(), n) for n in network.list_network_interfaces(arm, resource_group))
     missing = [i for i in (primary_nic_id(vm) for vm in vms) if i and i.lower() not in nics]
-    for nic in _in_parallel(lambda rid: network.get_by_id(arm, rid), missing):
+    for nic in in_parallel(lambda rid: network.get_by_id(arm, rid), missing):
         if nic:
             nics[nic["id"].lower()] = nic
 

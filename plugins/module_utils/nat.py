@@ -63,25 +63,49 @@ def names_on(ids, lb_id):
     return [i.rsplit("/", 1)[1] for i in ids if belongs_to(i, lb_id)]
 
 
-def rule_problems(lb, names, config_id):
+def rule_problems(lb, names, config_id, field="nat_rules"):
     """Why the named rules of this LB cannot be attached to config_id (messages name the field)."""
     rules = {r["name"].lower(): r for r in (lb.get("properties") or {}).get("inboundNatRules") or []}
     problems = []
     for name in names:
         rule = rules.get(name.lower())
         if rule is None:
-            problems.append("nat_rules: load balancer {0} has no inbound NAT rule {1!r} (it has: {2})".format(
-                lb["name"], name, ", ".join(sorted(r["name"] for r in rules.values())) or "none"))
+            problems.append("{0}: load balancer {1} has no inbound NAT rule {2!r} (it has: {3})".format(
+                field, lb["name"], name, ", ".join(sorted(r["name"] for r in rules.values())) or "none"))
             continue
         props = rule.get("properties") or {}
         if props.get("backendAddressPool") or props.get("frontendPortRangeStart") is not None:
-            problems.append("nat_rules: {0!r} maps a port range onto a backend pool; only a single-VM inbound NAT "
-                            "rule can be attached to an ip configuration".format(name))
+            problems.append("{0}: {1!r} maps a port range onto a backend pool; only a single-VM inbound NAT "
+                            "rule can be attached to an ip configuration".format(field, name))
             continue
         holder = (props.get("backendIPConfiguration") or {}).get("id")
         if holder and not same_id(holder, config_id):
-            problems.append("nat_rules: {0!r} already forwards to {1}; an inbound NAT rule forwards to one ip "
-                            "configuration, detach it there first".format(name, holder))
+            problems.append("{0}: {1!r} already forwards to {2}; an inbound NAT rule forwards to one ip "
+                            "configuration, detach it there first".format(field, name, holder))
+    return problems
+
+
+def listing_problems(targets):
+    """Why a list of NICs cannot be handled in one call: a NIC listed twice, or an inbound
+    NAT rule asked for two of them (it forwards to one ip configuration). targets are
+    dicts with name and nat_rules, in the order given; messages name the list entry."""
+    problems = []
+    first_nic = {}
+    first_rule = {}
+    for index, target in enumerate(targets):
+        field = "network_interfaces[{0}]".format(index)
+        nic = target["name"].lower()
+        if nic in first_nic:
+            problems.append("{0}.name: {1} is already network_interfaces[{2}]; list each network interface "
+                            "once".format(field, target["name"], first_nic[nic]))
+            continue
+        first_nic[nic] = index
+        for name in target["nat_rules"]:
+            earlier = first_rule.setdefault(name.lower(), index)
+            if earlier != index:
+                problems.append("{0}.nat_rules: {1!r} is also asked for network_interfaces[{2}] ({3}); an inbound "
+                                "NAT rule forwards to one ip configuration".format(
+                                    field, name, earlier, targets[earlier]["name"]))
     return problems
 
 

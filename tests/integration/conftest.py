@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,6 +71,25 @@ class LabHandle:
 
     def writes_since(self, mark: int) -> list[dict]:
         return self.requests_since(mark, writes_only=True)
+
+    def resources(self, rtype: str) -> dict[str, dict]:
+        """The lab's stored bodies of one resource type, by name."""
+        return {body["name"]: body for _rid, body in self.server.lab.store.list()
+                if body.get("type", "").lower() == rtype.lower()}
+
+    def public_ip(self, name: str = "app1-pip") -> str:
+        return self.resources("Microsoft.Network/publicIPAddresses")[name]["properties"]["ipAddress"]
+
+    @staticmethod
+    def pages_through_lb(address: str, count: int) -> list[dict]:
+        """/version.json through the load balancer, a new connection each time (HAProxy
+        spreads them); no proxy from the environment."""
+        direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        pages = []
+        for _attempt in range(count):
+            with direct.open(f"http://{address}/version.json", timeout=10) as answer:
+                pages.append(json.load(answer))
+        return pages
 
     def playbook(self, playbook: str | Path, *, inventory: str | Path | None = None,
                  extra_vars: dict | None = None, check: bool = False, diff: bool = False,

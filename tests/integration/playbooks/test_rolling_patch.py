@@ -65,22 +65,13 @@ class Load:
         self._thread.join(30)
 
 
-def stored(lab, rtype: str) -> dict[str, dict]:
-    return {body["name"]: body for _rid, body in lab.server.lab.store.list()
-            if body.get("type", "").lower() == rtype.lower()}
-
-
-def public_ip(lab) -> str:
-    return stored(lab, "Microsoft.Network/publicIPAddresses")["app1-pip"]["properties"]["ipAddress"]
-
-
 def private_ips(lab) -> dict[str, str]:
-    nics = stored(lab, "Microsoft.Network/networkInterfaces")
+    nics = lab.resources("Microsoft.Network/networkInterfaces")
     return {nics[f"{vm}-nic1"]["properties"]["ipConfigurations"][0]["properties"]["privateIPAddress"]: vm for vm in VMS}
 
 
 def vm_tags(lab) -> dict[str, dict]:
-    vms = stored(lab, "Microsoft.Compute/virtualMachines")
+    vms = lab.resources("Microsoft.Compute/virtualMachines")
     return {vm: vms[vm].get("tags") or {} for vm in VMS}
 
 
@@ -107,7 +98,7 @@ def out_of_rotation_over_time(lab, since: float) -> list[tuple[float, set[str]]]
 
 def update_domains(lab) -> dict[str, int]:
     """Each VM's update domain, as the lab placed it at creation (its instance view's)."""
-    vms = stored(lab, "Microsoft.Compute/virtualMachines")
+    vms = lab.resources("Microsoft.Compute/virtualMachines")
     return {vm: vms[vm]["_placement"]["platformUpdateDomain"] for vm in VMS}
 
 
@@ -128,16 +119,8 @@ def report_of(result) -> dict:
     return json.loads(html.with_suffix(".json").read_text())
 
 
-def versions_through_lb(address: str, attempts: int = 40) -> dict[str, str]:
-    import urllib.request
-
-    direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    seen = {}
-    for _attempt in range(attempts):
-        with direct.open(f"http://{address}/version.json", timeout=10) as answer:
-            page = json.load(answer)
-        seen[page["hostname"]] = page["app_version"]
-    return seen
+def versions_through_lb(lab, address: str, attempts: int = 40) -> dict[str, str]:
+    return {page["hostname"]: page["app_version"] for page in lab.pages_through_lb(address, attempts)}
 
 
 def run_patch(lab, name: str, extra: dict, playbook: str = "playbooks/rolling_patch.yml", **kwargs):
@@ -189,7 +172,7 @@ def scenario(lab, tmp_path: Path, figures: dict) -> None:
     HEALTH_LOG.parent.mkdir(parents=True, exist_ok=True)
     deployed = lab.playbook("site.yml", inventory=INVENTORY, extra_vars=TIER)
     assert deployed.returncode == 0, deployed.output[-6000:]
-    address = public_ip(lab)
+    address = lab.public_ip()
     domain_of = update_domains(lab)
     ud0 = sorted(vm for vm in VMS if domain_of[vm] == 0)
     ud1, ud2 = ([vm for vm in VMS if domain_of[vm] == number] for number in (1, 2))
@@ -239,11 +222,11 @@ def scenario(lab, tmp_path: Path, figures: dict) -> None:
     assert {vm for _ts, down in timeline for vm in down} == set(VMS), timeline
     assert_one_update_domain_at_a_time(timeline, domain_of)
     assert timeline[-1][1] == set(), timeline[-1]
-    assert set(versions_through_lb(address).items()) == {(vm, "2.0.0") for vm in VMS}
+    assert set(versions_through_lb(lab, address).items()) == {(vm, "2.0.0") for vm in VMS}
     assert report["out_of_rotation_overlaps"] == []
 
     # a VM that does not come back from its reboot: the run stops at its batch
-    lab.server.lab.dataplane.set_fault("boot", stored(lab, "Microsoft.Compute/virtualMachines")[ud1_vm]["id"])
+    lab.server.lab.dataplane.set_fault("boot", lab.resources("Microsoft.Compute/virtualMachines")[ud1_vm]["id"])
     since = time.time()
     failing_vars = patch_vars(tmp_path, "3.0.0", rolling_patch_reboot_timeout=45)
     with Load(address, tmp_path / "load-fault.jsonl") as load:
@@ -257,7 +240,7 @@ def scenario(lab, tmp_path: Path, figures: dict) -> None:
             first: "done", second: "done", ud1_vm: "failed"}, tags
         assert tags[ud2_vm].get("webfarm_patch_run") != run_id, tags   # UD 2 untouched
         # the site answers from the others; the failed VM is out of rotation
-        seen = versions_through_lb(address)
+        seen = versions_through_lb(lab, address)
         assert seen == {first: "3.0.0", second: "3.0.0", ud2_vm: "2.0.0"}, seen
         lab.server.lab.dataplane.clear_faults()
         # resumed as an AWX relaunch would: same job template, no run id given
@@ -274,7 +257,7 @@ def scenario(lab, tmp_path: Path, figures: dict) -> None:
     assert {vm: record["status"] for vm, record in resumed_report["vms"].items()} == {
         first: "skipped_done", second: "skipped_done", ud1_vm: "done", ud2_vm: "done"}
     assert_one_update_domain_at_a_time(out_of_rotation_over_time(lab, since), domain_of)
-    assert set(versions_through_lb(address).items()) == {(vm, "3.0.0") for vm in VMS}
+    assert set(versions_through_lb(lab, address).items()) == {(vm, "3.0.0") for vm in VMS}
 
     # the other drain methods, on one VM without OS packages or reboot
     for method, version in (("admin_state", "3.1.0"), ("pool", "3.2.0")):
@@ -290,5 +273,5 @@ def scenario(lab, tmp_path: Path, figures: dict) -> None:
         if method == "admin_state":
             reasons = [event["reason"] for event in health_events(lab, since)]
             assert "Down_Admin" in reasons, reasons
-        assert versions_through_lb(address)[ud2_vm] == version
+        assert versions_through_lb(lab, address)[ud2_vm] == version
         figures[f"{method}_load"] = {key: load.summary[key] for key in ("total", "failed")}

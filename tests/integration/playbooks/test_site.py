@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import re
 import time
-import urllib.request
 from collections import Counter
 from pathlib import Path
 
@@ -58,42 +57,22 @@ def per_vm_counts(requests: list[dict]) -> dict[str, int]:
     return {vm: counts[vm] for vm in VMS}
 
 
-def resources(lab, rtype: str) -> dict[str, dict]:
-    """The lab's stored bodies of one resource type, by name."""
-    return {body["name"]: body for _rid, body in lab.server.lab.store.list()
-            if body.get("type", "").lower() == rtype.lower()}
-
-
-def public_ip(lab) -> str:
-    return resources(lab, "Microsoft.Network/publicIPAddresses")["app1-pip"]["properties"]["ipAddress"]
-
-
 def assert_tier_shape(lab) -> None:
     """What the roles promise beyond "it serves": the probe threshold azure_rm_loadbalancer
     cannot set, the NSG on the subnet only, NICs without public IP, NAT rule per NIC."""
-    probe = resources(lab, "Microsoft.Network/loadBalancers")["app1-lb"]["properties"]["probes"][0]["properties"]
+    probe = lab.resources("Microsoft.Network/loadBalancers")["app1-lb"]["properties"]["probes"][0]["properties"]
     assert (probe["probeThreshold"], probe["numberOfProbes"], probe["requestPath"]) == (2, 2, "/healthz"), probe
-    subnet = resources(lab, "Microsoft.Network/virtualNetworks")["app1-vnet"]["properties"]["subnets"][0]
+    subnet = lab.resources("Microsoft.Network/virtualNetworks")["app1-vnet"]["properties"]["subnets"][0]
     assert subnet["properties"]["networkSecurityGroup"]["id"].endswith("/networkSecurityGroups/app1-nsg")
-    rules = resources(lab, "Microsoft.Network/networkSecurityGroups")["app1-nsg"]["properties"]["securityRules"]
+    rules = lab.resources("Microsoft.Network/networkSecurityGroups")["app1-nsg"]["properties"]["securityRules"]
     assert sorted(r["name"] for r in rules) == ["allow-http", "allow-lb-probe", "allow-ssh"], rules
     for index, vm in enumerate(VMS, start=1):
-        nic = resources(lab, "Microsoft.Network/networkInterfaces")[f"{vm}-nic1"]["properties"]
+        nic = lab.resources("Microsoft.Network/networkInterfaces")[f"{vm}-nic1"]["properties"]
         assert "networkSecurityGroup" not in nic or not nic["networkSecurityGroup"], nic
         config = nic["ipConfigurations"][0]["properties"]
         assert not config.get("publicIPAddress"), config
         nat = [rule["id"].rsplit("/", 1)[-1] for rule in config["loadBalancerInboundNatRules"]]
         assert nat == [f"ssh-vm{index}"], nat
-
-
-def pages_through_lb(address: str, count: int) -> list[dict]:
-    """/version.json through the load balancer, new connection each time (HAProxy spreads them)."""
-    direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    pages = []
-    for _attempt in range(count):
-        with direct.open(f"http://{address}/version.json", timeout=10) as answer:
-            pages.append(json.load(answer))
-    return pages
 
 
 def assert_recap_clean(result, hosts: list[str]) -> dict:
@@ -135,7 +114,7 @@ def run_scenario(lab, figures: dict) -> None:
 
     # independent of verify: the LB spreads requests over all three VMs, each naming
     # its own update/fault domain (3 VMs over 5 UDs and 2 FDs: UD 0,1,2 and FD 0,1,0)
-    pages = pages_through_lb(public_ip(lab), 30)
+    pages = lab.pages_through_lb(lab.public_ip(), 30)
     seen = {page["hostname"]: (str(page["update_domain"]), str(page["fault_domain"])) for page in pages}
     assert sorted(seen) == VMS, seen
     assert sorted(seen.values()) == [("0", "0"), ("1", "1"), ("2", "0")], seen

@@ -70,3 +70,40 @@ def test_throttled_requests_are_retried(tier):
     assert r["nat"]["changed"] is False and r["nat"]["nat_rules"] == ["ssh-vm1"]
     statuses = [q["status"] for q in lab.requests_since(mark) if q["path"].endswith(f"/{tier.app}-vm1-nic1")]
     assert statuses == [429, 429, 200]
+
+
+def test_many_nics_in_one_call(tier):
+    """network_interfaces: every NIC checked before the first write, only the changing
+    NIC written, results in the order given."""
+    lab = tier.lab
+    nics = [f"{tier.app}-vm{index}-nic1" for index in (1, 2, 3)]
+    mark = lab.mark()
+    r = tier.run(HERE / "nic_nat_rules_many.yml")
+    writes = lab.writes_since(mark)
+
+    assert r["unchanged"]["changed"] is False
+    assert [(n["network_interface"], n["nat_rules"], n["changed"]) for n in r["unchanged"]["network_interfaces"]] == [
+        (nics[0], ["ssh-vm1"], False), (nics[1], ["ssh-vm2"], False), (nics[2], ["ssh-vm3"], False)]
+    assert "network_interface" not in r["unchanged"]
+
+    assert r["add_check"]["changed"] is True
+    assert [n["changed"] for n in r["add_check"]["network_interfaces"]] == [False, True, False]
+    assert r["add"]["network_interfaces"][1]["nat_rules"] == ["ssh-vm2", "admin-vm1"]
+    assert r["add"]["network_interfaces"][1]["nat_rule_ids"][1].lower() == f"{tier.lb_id}/inboundNatRules/admin-vm1".lower()
+    assert r["add"]["diff"]["before"][nics[1]] == [f"{tier.app}-lb/ssh-vm2"]
+    assert r["add"]["diff"]["after"][nics[1]] == [f"{tier.app}-lb/ssh-vm2", f"{tier.app}-lb/admin-vm1"]
+    assert r["add"]["diff"]["after"][nics[0]] == r["add"]["diff"]["before"][nics[0]]
+    assert r["restore"]["changed"] is True
+    assert [n["nat_rules"] for n in r["restore"]["network_interfaces"]] == [["ssh-vm1"], ["ssh-vm2"], ["ssh-vm3"]]
+
+    assert r["twice"]["msg"] == (f"network_interfaces[3].name: {nics[0]} is already network_interfaces[0]; "
+                                 "list each network interface once")
+    assert r["shared"]["msg"] == (f"network_interfaces[1].nat_rules: 'ssh-vm1' is also asked for network_interfaces[0] "
+                                  f"({nics[0]}); an inbound NAT rule forwards to one ip configuration")
+    assert r["missing"]["msg"] == (f"network_interfaces[3].name: no network interface {tier.app}-vm9-nic1 in resource "
+                                   f"group {tier.resource_group}")
+    assert "mutually exclusive" in r["both"]["msg"] and "network_interfaces" in r["both"]["msg"]
+
+    # the add and the restore wrote NIC 2 once each; nothing else, refused calls included
+    nic2 = tier.id_of("Microsoft.Network/networkInterfaces", nics[1]).lower()
+    assert [(w["method"], w["path"].lower()) for w in writes] == [("PUT", nic2), ("PUT", nic2)], writes

@@ -30,3 +30,29 @@ def test_resource_id_and_same_id():
     assert rid == "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/loadBalancers/lb/probes/p"
     assert same_id(rid, rid.upper())
     assert not same_id(rid, None)
+
+
+def test_in_parallel_keeps_the_order_and_raises_once_every_call_ended():
+    import threading
+    import time
+
+    from ansible_collections.azure_ha.webfarm.plugins.module_utils.azure_common import in_parallel
+
+    ended = []
+
+    def call(item):
+        time.sleep(0.05 * (5 - item))
+        ended.append(item)
+        if item == 1:
+            raise ArmError(409, "Conflict", "busy")
+        return (item, threading.current_thread().name)
+
+    assert [r[0] for r in in_parallel(lambda i: call(i + 2), [0, 1, 2])] == [2, 3, 4]
+    ended.clear()
+    try:
+        in_parallel(call, [0, 1, 2, 3])
+    except ArmError as exc:
+        assert exc.code == "Conflict"
+    else:
+        raise AssertionError("the error of item 1 was not raised")
+    assert sorted(ended) == [0, 1, 2, 3]

@@ -98,3 +98,28 @@ def test_rule_problems_names_a_missing_rule_and_the_existing_ones():
     lb = {"name": "app1-lb", "properties": {"inboundNatRules": [{"name": "ssh-vm1", "properties": {}}]}}
     assert nat.rule_problems(lb, ["ssh-vm9"], CONFIG) == [
         "nat_rules: load balancer app1-lb has no inbound NAT rule 'ssh-vm9' (it has: ssh-vm1)"]
+
+
+def test_rule_problems_name_the_list_entry_they_come_from():
+    lb = {"name": "app1-lb", "properties": {"inboundNatRules": [{"name": "ssh-vm1", "properties": {}}]}}
+    assert nat.rule_problems(lb, ["ssh-vm9"], CONFIG, "network_interfaces[2].nat_rules") == [
+        "network_interfaces[2].nat_rules: load balancer app1-lb has no inbound NAT rule 'ssh-vm9' (it has: ssh-vm1)"]
+
+
+def test_listing_problems_accepts_distinct_nics_and_rules():
+    assert nat.listing_problems([{"name": "vm1-nic1", "nat_rules": ["ssh-vm1"]},
+                                 {"name": "vm2-nic1", "nat_rules": ["ssh-vm2", "admin-vm2"]}]) == []
+
+
+def test_listing_problems_refuses_a_nic_listed_twice():
+    assert nat.listing_problems([{"name": "vm1-nic1", "nat_rules": ["ssh-vm1"]},
+                                 {"name": "VM1-nic1", "nat_rules": ["admin-vm1"]}]) == [
+        "network_interfaces[1].name: VM1-nic1 is already network_interfaces[0]; list each network interface once"]
+
+
+def test_listing_problems_refuses_a_rule_asked_for_two_nics():
+    assert nat.listing_problems([{"name": "vm1-nic1", "nat_rules": ["ssh-vm1"]},
+                                 {"name": "vm2-nic1", "nat_rules": ["ssh-vm2"]},
+                                 {"name": "vm3-nic1", "nat_rules": ["SSH-vm1"]}]) == [
+        "network_interfaces[2].nat_rules: 'SSH-vm1' is also asked for network_interfaces[0] (vm1-nic1); an inbound "
+        "NAT rule forwards to one ip configuration"]
