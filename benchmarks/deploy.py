@@ -19,11 +19,12 @@ With ``--output`` each run's ansible output, with the time of every task
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 from pathlib import Path
 
-from _lab import fresh_lab
+from _lab import CpuSampler, fresh_lab
 
 
 def _changed(stdout: str) -> int:
@@ -37,9 +38,10 @@ PLAYS = {"Azure resources of the webfarm tier": "azure", "Web server on the Linu
          "Verify the webfarm tier through its load balancer": "verify"}
 
 
-def _play_seconds(stdout: str) -> dict[str, float]:
-    """Seconds per play of site.yml (keys of PLAYS), from profile_tasks' elapsed times: a
-    play runs from its first task's start to the next play's (or the recap's)."""
+def _play_spans(stdout: str) -> dict[str, tuple[float, float]]:
+    """(start, end) seconds into the run per play of site.yml (keys of PLAYS), from
+    profile_tasks' elapsed times: a play runs from its first task's start to the next
+    play's (or the recap's)."""
     starts = []
     lines = stdout.splitlines()
     for index, line in enumerate(lines):
@@ -48,7 +50,7 @@ def _play_seconds(stdout: str) -> dict[str, float]:
             if elapsed:
                 hours, minutes, seconds = elapsed.groups()
                 starts.append((line[6:].split("]")[0], int(hours) * 3600 + int(minutes) * 60 + float(seconds)))
-    return {PLAYS[name]: end - start for (name, start), (_next, end) in zip(starts, starts[1:]) if name in PLAYS}
+    return {PLAYS[name]: (start, end) for (name, start), (_next, end) in zip(starts, starts[1:]) if name in PLAYS}
 
 
 def _keep(output: Path | None, name: str, stdout: str) -> None:
@@ -62,7 +64,8 @@ def _measure(vm_count: int, profile: str, factor: float, output: Path | None) ->
         store = lab.server.lab.store
         tier = {"webfarm_vm_count": vm_count}
         mark = store.request_mark()
-        first_s, first_out = lab.playbook("site.yml", tier)
+        with CpuSampler() as cpu:
+            started, first_s, first_out = lab.timed_playbook("site.yml", tier)
         _keep(output, f"site-{vm_count}vms-first.log", first_out)
         first = store.requests(mark)
         mark = store.request_mark()
@@ -71,7 +74,9 @@ def _measure(vm_count: int, profile: str, factor: float, output: Path | None) ->
         return {
             "vms": vm_count,
             "first_s": first_s,
-            "first_plays": _play_seconds(first_out),
+            "first_plays": {play: (end - start, *cpu.between(started + start, started + end))
+                            for play, (start, end) in _play_spans(first_out).items()},
+            "first_cpu": cpu.between(started, started + first_s),
             "noop_s": noop_s,
             "noop_changed": _changed(noop_out),
             "noop_writes": len(store.requests(mark, True)),
@@ -89,18 +94,22 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     results = [_measure(int(n), args.profile, args.factor, args.output) for n in args.counts.split(",")]
     print(f"site.yml on the lab ({args.profile} x{args.factor}); wall times in seconds")
-    header = ("VMs", "first run", "Azure play", "web play", "verify play", "no-op run", "no-op changed",
-              "no-op writes", "ARM requests", "ARM writes", "requests/VM")
+    header = ("VMs", "first run", "no-op run", "no-op changed", "no-op writes", "ARM requests", "ARM writes",
+              "requests/VM")
     print("  ".join(f"{h:>13}" for h in header))
     for r in results:
-        plays = r["first_plays"]
-        row = (r["vms"], f"{r['first_s']:.1f}", *(f"{plays.get(key, 0):.1f}" for key in ("azure", "web", "verify")),
-               f"{r['noop_s']:.1f}", r["noop_changed"], r["noop_writes"],
+        row = (r["vms"], f"{r['first_s']:.1f}", f"{r['noop_s']:.1f}", r["noop_changed"], r["noop_writes"],
                r["arm_requests"], r["arm_writes"], f"{r['arm_requests'] / r['vms']:.1f}")
         print("  ".join(f"{str(v):>13}" for v in row))
+    print(f"first run by play: wall s / busy CPU s of the machine ({os.cpu_count()} CPUs) / of which the VMs' own")
+    print("  ".join(f"{h:>20}" for h in ("VMs", "Azure resources", "web server", "verify", "whole run")))
+    for r in results:
+        cells = [r["first_plays"].get(key, (0.0, 0.0, 0.0)) for key in ("azure", "web", "verify")]
+        cells.append((r["first_s"], *r["first_cpu"]))
+        print("  ".join(f"{v:>20}" for v in [str(r["vms"])] + [f"{w:.1f} / {m:.0f} / {g:.0f}" for w, m, g in cells]))
     if len(results) >= 2:
         low, high = results[0], results[-1]
-        ratios = ", ".join(f"{key} play {high['first_plays'].get(key, 0) / max(low['first_plays'].get(key, 0), 1e-9):.2f}"
+        ratios = ", ".join(f"{key} play {high['first_plays'].get(key, (0,))[0] / max(low['first_plays'].get(key, (0,))[0], 1e-9):.2f}"
                            for key in ("azure", "web", "verify"))
         print(f"first-run ratio {high['vms']} VMs / {low['vms']} VMs: {high['first_s'] / low['first_s']:.2f} "
               f"(target <= 1.3); {ratios}")

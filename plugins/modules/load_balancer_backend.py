@@ -64,13 +64,7 @@ options:
     default: out_of_rotation
 extends_documentation_fragment:
   - azure.azcollection.azure
-attributes:
-  check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
-    support: full
-  diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
-    support: full
+  - azure_ha.webfarm.attributes
 notes:
   - C(adminState) C(Up) (new flows even while the probe fails) is never set; C(in_rotation) sets C(None).
   - With I(method=pool), an ip configuration added back to the pool whose address still says C(Down) stays out

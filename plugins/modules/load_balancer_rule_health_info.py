@@ -32,11 +32,7 @@ options:
     required: true
 extends_documentation_fragment:
   - azure.azcollection.azure
-attributes:
-  check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
-    support: full
-    details: The module changes nothing; it runs the same in check mode.
+  - azure_ha.webfarm.attributes.info
 author:
   - webfarm maintainers (@azure_ha)
 """

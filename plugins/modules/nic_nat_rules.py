@@ -86,13 +86,7 @@ options:
     default: false
 extends_documentation_fragment:
   - azure.azcollection.azure
-attributes:
-  check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
-    support: full
-  diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
-    support: full
+  - azure_ha.webfarm.attributes
 author:
   - webfarm maintainers (@azure_ha)
 """

@@ -45,13 +45,7 @@ options:
     type: str
 extends_documentation_fragment:
   - azure.azcollection.azure
-attributes:
-  check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
-    support: full
-  diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
-    support: full
+  - azure_ha.webfarm.attributes
 notes:
   - The PATCH replaces the whole tag set with the one computed from the read; a tag another client writes
     between the two requests is lost. Write one resource's tags from one place at a time.
