@@ -215,7 +215,7 @@ class NicNatRules(WebfarmModuleBase):
     def targets(self):
         """The NICs of the call, each with the parameter names its messages use."""
         p = self.module.params
-        if p["network_interface"]:
+        if p["network_interfaces"] is None:
             return [dict(name=p["network_interface"], ip_configuration=p["ip_configuration"],
                          nat_rules=p["nat_rules"], fields=SINGLE_FIELDS)]
         return [dict(entry, fields=dict((key, "network_interfaces[{0}].{1}".format(index, key)) for key in SINGLE_FIELDS))
@@ -240,7 +240,7 @@ class NicNatRules(WebfarmModuleBase):
                 return None, problems
         before = nat.attached_ids(config)
         after = nat.planned_ids(before, lb_id, target["nat_rules"], p["state"], p["exclusive"])
-        return dict(nic=nic, config=config["name"], before=before, after=after,
+        return dict(nic=nic, config=config["name"], before=before, after=after, field=fields["name"].rsplit(".", 1)[0],
                     changed=not nat.same_rules(before, after)), []
 
     def write(self, plan):
@@ -290,20 +290,20 @@ class NicNatRules(WebfarmModuleBase):
 
         self.report(plans, lb_id)
         if failures:
-            if not p["network_interfaces"]:
+            if p["network_interfaces"] is None:
                 raise failures[0][1]
-            self.fail(msg="; ".join("{0}: {1}".format(plan["nic"]["name"], exc) for plan, exc in failures),
-                      **self.results)
+            self.fail(msg="; ".join("{0} ({1}): {2}".format(plan["field"], plan["nic"]["name"], exc)
+                                    for plan, exc in failures), **self.results)
 
     def report(self, plans, lb_id):
         listed = [dict(network_interface=plan["nic"]["name"], ip_configuration=plan["config"],
                        nat_rules=nat.names_on(plan["after"], lb_id), nat_rule_ids=plan["after"],
                        changed=plan["changed"]) for plan in plans]
         self.results.update(changed=any(plan["changed"] for plan in plans), network_interfaces=listed)
-        if not self.module.params["network_interfaces"]:
+        if self.module.params["network_interfaces"] is None:
             self.results.update((key, value) for key, value in listed[0].items() if key != "changed")
         if self.module._diff:
-            if self.module.params["network_interfaces"]:
+            if self.module.params["network_interfaces"] is not None:
                 self.results["diff"] = dict(
                     before=dict((plan["nic"]["name"], [nat.label(i) for i in plan["before"]]) for plan in plans),
                     after=dict((plan["nic"]["name"], [nat.label(i) for i in plan["after"]]) for plan in plans))
