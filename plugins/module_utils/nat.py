@@ -85,6 +85,11 @@ def rule_problems(lb, names, config_id, field="nat_rules"):
     return problems
 
 
+def list_entry(index):
+    """How messages name entry index of the network_interfaces option."""
+    return "network_interfaces[{0}]".format(index)
+
+
 def listing_problems(targets):
     """Why a list of NICs cannot be handled in one call: a NIC listed twice, or an inbound
     NAT rule asked for two of them (it forwards to one ip configuration). targets are
@@ -93,19 +98,19 @@ def listing_problems(targets):
     first_nic = {}
     first_rule = {}
     for index, target in enumerate(targets):
-        field = "network_interfaces[{0}]".format(index)
+        field = list_entry(index)
         nic = target["name"].lower()
         if nic in first_nic:
-            problems.append("{0}.name: {1} is already network_interfaces[{2}]; list each network interface "
-                            "once".format(field, target["name"], first_nic[nic]))
+            problems.append("{0}.name: {1} is already {2}; list each network interface "
+                            "once".format(field, target["name"], list_entry(first_nic[nic])))
             continue
         first_nic[nic] = index
         for name in target["nat_rules"]:
             earlier = first_rule.setdefault(name.lower(), index)
             if earlier != index:
-                problems.append("{0}.nat_rules: {1!r} is also asked for network_interfaces[{2}] ({3}); an inbound "
+                problems.append("{0}.nat_rules: {1!r} is also asked for {2} ({3}); an inbound "
                                 "NAT rule forwards to one ip configuration".format(
-                                    field, name, earlier, targets[earlier]["name"]))
+                                    field, name, list_entry(earlier), targets[earlier]["name"]))
     return problems
 
 

@@ -217,9 +217,10 @@ class NicNatRules(WebfarmModuleBase):
         p = self.module.params
         if p["network_interfaces"] is None:
             return [dict(name=p["network_interface"], ip_configuration=p["ip_configuration"],
-                         nat_rules=p["nat_rules"], fields=SINGLE_FIELDS)]
-        return [dict(entry, fields=dict((key, "network_interfaces[{0}].{1}".format(index, key)) for key in SINGLE_FIELDS))
-                for index, entry in enumerate(p["network_interfaces"])]
+                         nat_rules=p["nat_rules"], entry="network_interface", fields=SINGLE_FIELDS)]
+        return [dict(given, entry=nat.list_entry(index),
+                     fields=dict((key, "{0}.{1}".format(nat.list_entry(index), key)) for key in SINGLE_FIELDS))
+                for index, given in enumerate(p["network_interfaces"])]
 
     def plan(self, target, nic, lb, lb_id):
         """The NIC's ip configuration and its NAT rule IDs before and after, or the problems."""
@@ -240,7 +241,7 @@ class NicNatRules(WebfarmModuleBase):
                 return None, problems
         before = nat.attached_ids(config)
         after = nat.planned_ids(before, lb_id, target["nat_rules"], p["state"], p["exclusive"])
-        return dict(nic=nic, config=config["name"], before=before, after=after, field=fields["name"].rsplit(".", 1)[0],
+        return dict(nic=nic, config=config["name"], before=before, after=after, entry=target["entry"],
                     changed=not nat.same_rules(before, after)), []
 
     def write(self, plan):
@@ -292,7 +293,7 @@ class NicNatRules(WebfarmModuleBase):
         if failures:
             if p["network_interfaces"] is None:
                 raise failures[0][1]
-            self.fail(msg="; ".join("{0} ({1}): {2}".format(plan["field"], plan["nic"]["name"], exc)
+            self.fail(msg="; ".join("{0} ({1}): {2}".format(plan["entry"], plan["nic"]["name"], exc)
                                     for plan, exc in failures), **self.results)
 
     def report(self, plans, lb_id):
