@@ -14,8 +14,8 @@ import base64
 import http.client
 import json
 import os
-import socket
 import subprocess
+import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -24,8 +24,8 @@ from pathlib import Path
 import pytest
 
 from azlab.client import AdminClient, client_environment
-from azlab.dataplane import podman
-from azlab.dataplane.controller import ROLE_LABEL, container_name, instance_label, lab_objects
+from azlab.dataplane import podman, vnet
+from azlab.dataplane.controller import ROLE_LABEL, container_name, instance_id, instance_label, lab_objects
 from conftest import run_playbook
 from polling import wait_for
 
@@ -118,6 +118,8 @@ def tier(dataplane_server, env, tmp_path_factory):
     rg_id = f"/subscriptions/{env['AZURE_SUBSCRIPTION_ID']}/resourceGroups/{RG}"
     pip = store.get(f"{rg_id}/providers/Microsoft.Network/publicIPAddresses/web-pip")["properties"]["ipAddress"]
     info = {"pip": pip, "key": keydir / "id", "public_key": public_key, "rg_id": rg_id,
+            "lab": instance_id(dataplane_server.settings.state_dir),
+            "vnet_id": f"{rg_id}/providers/Microsoft.Network/virtualNetworks/web-vnet",
             "lb_id": f"{rg_id}/providers/Microsoft.Network/loadBalancers/web-lb",
             "vm1_id": f"{rg_id}/providers/Microsoft.Compute/virtualMachines/web-vm1",
             "vm1_config": f"{rg_id}/providers/Microsoft.Network/networkInterfaces/web-vm1-nic1/ipConfigurations/ipconfig1"}
@@ -127,10 +129,17 @@ def tier(dataplane_server, env, tmp_path_factory):
     return info
 
 
+def in_vnet(tier: dict) -> list[str]:
+    """Command prefix that runs inside the tier's VNet (its router's namespace): the host
+    itself has no route to a private IP, as the Internet has none on Azure."""
+    return ["ip", "netns", "exec", vnet.vnet_namespace(tier["lab"], tier["vnet_id"])]
+
+
 def ssh(tier: dict, command: str, port: int = 50001, host: str | None = None, timeout: int = 20):
-    """ssh azureuser@<public IP> -p <NAT port> (or straight to a private IP on port 22)."""
+    """ssh azureuser@<public IP> -p <NAT port> (or, from inside the VNet, to a private IP on port 22)."""
     target = host or tier["pip"]
-    cmd = ["ssh", "-i", str(tier["key"]), "-p", str(port if host is None else 22), "-o", "BatchMode=yes",
+    cmd = [*(in_vnet(tier) if host else []),
+           "ssh", "-i", str(tier["key"]), "-p", str(port if host is None else 22), "-o", "BatchMode=yes",
            "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "ConnectTimeout=3",
            "-o", "LogLevel=ERROR", f"azureuser@{target}", command]
     try:
@@ -242,13 +251,21 @@ def make_vm(cm, net, index: int, subnet_id: str, pool_id: str, public_key: str, 
     return nic.ip_configurations[0].private_ip_address
 
 
-def sshd_ready(ip: str) -> bool:
-    try:
-        with socket.create_connection((ip, 22), timeout=1) as conn:
-            conn.settimeout(2)
-            return conn.recv(64).startswith(b"SSH-")
-    except OSError:
-        return False
+SSH_BANNER = """
+import socket, sys
+try:
+    with socket.create_connection((sys.argv[1], 22), timeout=1) as conn:
+        conn.settimeout(2)
+        print(conn.recv(64).startswith(b"SSH-"))
+except OSError:
+    print(False)
+"""
+
+
+def sshd_ready(tier: dict, ip: str) -> bool:
+    """sshd answers on the VM's private IP, seen from inside its VNet."""
+    result = subprocess.run([*in_vnet(tier), sys.executable, "-c", SSH_BANNER, ip], capture_output=True, text=True)
+    return result.stdout.strip() == "True"
 
 
 def test_three_vms_are_created_in_parallel(tier, dataplane_server, clients):
@@ -260,7 +277,7 @@ def test_three_vms_are_created_in_parallel(tier, dataplane_server, clients):
     with ThreadPoolExecutor(3) as pool:
         ips = list(pool.map(lambda i: make_vm(cm, net, i, subnet_id, pool_id, tier["public_key"], avset_id), (2, 3, 4)))
     arm_seconds = time.monotonic() - started
-    assert wait_for(lambda: all(sshd_ready(ip) for ip in ips), timeout=120, step=0.3)
+    assert wait_for(lambda: all(sshd_ready(tier, ip) for ip in ips), timeout=120, step=0.3)
     figure("parallel creation of 3 VMs (ARM PUTs -> sshd answering on all 3)",
            f"{time.monotonic() - started:.1f} s wall (ARM calls {arm_seconds:.1f} s)")
     tier["ips"] = dict(zip(("web-vm2", "web-vm3", "web-vm4"), ips))
@@ -359,7 +376,7 @@ def test_power_operations_act_on_the_container(tier, dataplane_server, clients):
     assert wait_for(lambda: power(cm, "web-vm4") == "PowerState/deallocated", timeout=10)
     cm.virtual_machines.begin_start(RG, "web-vm4").result()
     assert wait_for(lambda: container(vm_id)["State"]["Status"] == "running", timeout=30)
-    assert wait_for(lambda: sshd_ready(tier["ips"]["web-vm4"]), timeout=60, step=0.3)
+    assert wait_for(lambda: sshd_ready(tier, tier["ips"]["web-vm4"]), timeout=60, step=0.3)
     assert power(cm, "web-vm4") == "PowerState/running"
 
 
@@ -382,7 +399,7 @@ def test_kill_and_boot_faults(tier, dataplane_server, clients):
     assert container(vm_id)["State"]["Status"] != "running"
     cm.virtual_machines.begin_start(RG, "web-vm3").result()
     assert wait_for(lambda: container(vm_id)["State"]["Status"] == "running", timeout=30)
-    assert wait_for(lambda: sshd_ready(tier["ips"]["web-vm3"]), timeout=60, step=0.3)
+    assert wait_for(lambda: sshd_ready(tier, tier["ips"]["web-vm3"]), timeout=60, step=0.3)
     assert power(cm, "web-vm3") == "PowerState/running"
 
     admin.call("POST", "dataplane/faults", {"kind": "boot", "vm": vm_id})

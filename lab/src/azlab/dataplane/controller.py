@@ -1,7 +1,9 @@
 """The lab's data plane: makes what the store says exist real on this machine.
 
-Subnets become podman networks, Linux VMs podman containers, load balancers HAProxys
-(``dataplane/lb``). The controller subscribes to the store, but its callback only marks
+VNets become network namespaces and NICs namespaces wired to them (``dataplane/vnet``),
+Linux VMs podman containers in their NIC's namespace, load balancers HAProxys
+(``dataplane/lb``) that reach their backends through their VNet's uplink only.
+The controller subscribes to the store, but its callback only marks
 the state dirty: a background worker reconciles LEVEL-TRIGGERED — it compares the whole
 store with what runs and closes the gap — so a missed or coalesced change event, a
 container that died, or a lab restarted after ``azlab down`` are all handled by the same
@@ -16,18 +18,16 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import ipaddress
 import json
 import logging
 import re
 import shutil
-import subprocess
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from azlab.dataplane import image, podman
+from azlab.dataplane import image, podman, vnet
 from azlab.dataplane.lb import BackendMember, HAProxyError, LoadBalancerManager, LoadBalancerView, NatTarget
 from azlab.dataplane.lb.paths import RuntimePaths
 from azlab.dataplane.lb.process import HAProxyProcess
@@ -70,30 +70,13 @@ def _digest(text: str) -> str:
     return hashlib.sha1(key_of(text).encode()).hexdigest()[:8]
 
 
-def network_name(subnet_id: str) -> str:
-    """Readable and unique per subnet ID (same-named subnets in two VNets differ)."""
-    parts = subnet_id.rstrip("/").split("/")
-    return f"azlab-{_safe(parts[-3], 16)}-{_safe(parts[-1], 16)}-{_digest(subnet_id)}"
-
-
 def container_name(vm_id: str) -> str:
     return f"azlab-{_safe(vm_id.rstrip('/').rsplit('/', 1)[1], 32)}-{_digest(vm_id)}"
 
 
-def host_route_conflict(cidr: str, ignore_devices: set[str]) -> str | None:
-    """The host route a subnet CIDR overlaps (``ip -j route``), or None.
-
-    A podman network on such a CIDR would hijack the host's traffic to that range (the
-    host's own 192.0.2.0/24 here), so it is refused instead of created."""
-    wanted = ipaddress.ip_network(cidr, strict=False)
-    routes = json.loads(subprocess.run(["ip", "-j", "route", "show"], capture_output=True, text=True,
-                                       check=True).stdout or "[]")
-    for route in routes:
-        if route.get("dst") in (None, "default") or route.get("dev") in ignore_devices:
-            continue
-        if ipaddress.ip_network(route["dst"], strict=False).overlaps(wanted):
-            return f"{route['dst']} dev {route.get('dev')}"
-    return None
+def _subnet_prefixes(subnet: dict) -> list[str]:
+    props = subnet.get("properties") or {}
+    return list(props.get("addressPrefixes") or ([props["addressPrefix"]] if props.get("addressPrefix") else []))
 
 
 def _mac(nic: dict) -> str:
@@ -111,26 +94,25 @@ def instance_label(state_dir: Path) -> str:
 
 
 def lab_objects(state_dir: Path, kind: str) -> list[str]:
-    """Names of this lab's containers or networks: labelled azlab.managed AND this lab's."""
+    """Names of this lab's containers ("container": labelled azlab.managed AND this lab's)
+    or network namespaces ("network": its VNets' and NICs')."""
+    if kind == "network":
+        return sorted(vnet.lab_namespaces(instance_id(state_dir)))
     filters = ["--filter", f"label={podman.LAB_LABEL}", "--filter", f"label={instance_label(state_dir)}"]
-    if kind == "container":
-        args = ["ps", "-a", *filters, "--format", "{{.Names}}"]
-    else:
-        args = ["network", "ls", *filters, "--format", "{{.Name}}"]
-    return podman.run(args).stdout.split()
+    return podman.run(["ps", "-a", *filters, "--format", "{{.Names}}"]).stdout.split()
 
 
 def purge(state_dir: Path) -> None:
-    """``azlab reset``: remove every container, network and HAProxy of this lab, nothing else.
+    """``azlab reset``: remove every container, namespace and HAProxy of this lab, nothing else.
 
-    Only objects labelled ``azlab.managed=true`` and with this lab's instance label are
-    touched; HAProxys only through the pidfiles of the lab's own LB directories (the driver
-    checks each PID's command line)."""
+    Only containers labelled ``azlab.managed=true`` and with this lab's instance label, and
+    namespaces named with this lab's instance ID, are touched; HAProxys only through the
+    pidfiles of the lab's own LB directories (the driver checks each PID's command line)."""
     if podman.unavailable_reason() is None:
         for name in lab_objects(state_dir, "container"):
             podman.remove_container(name)
-        for name in lab_objects(state_dir, "network"):
-            podman.remove_network(name)
+    for name in lab_objects(state_dir, "network"):
+        vnet.remove_namespace(name)
     lb_dir = Path(state_dir) / "lb"
     for directory in sorted(lb_dir.glob("*")) if lb_dir.is_dir() else []:
         process = HAProxyProcess.adopt(RuntimePaths(directory))
@@ -167,12 +149,14 @@ class DataPlane:
         self._faults: dict[str, set[str]] = {kind: set() for kind in FAULT_KINDS}
         self._errors: dict[str, str] = {}
         self._notes: dict[str, str] = {}
+        self._vnet_sources: dict[str, str] = {}  # VNet key -> host address that reaches into it
 
     # -- lifecycle ------------------------------------------------------------------------
 
     def start(self) -> None:
         """Start reconciling; the first pass brings back what the state says runs."""
         podman.install_bootid_hook()
+        vnet.ensure_host_rules()
         self.store.subscribe(self._on_change)
         self._thread = threading.Thread(target=self._loop, name="azlab-dataplane", daemon=True)
         self._thread.start()
@@ -279,10 +263,11 @@ class DataPlane:
 
     def _reconcile(self) -> None:
         containers = self._containers()
-        networks = self._reconcile_networks()
-        self._reconcile_vms(containers, networks)
-        self._remove_stale_networks()
+        vnets = self._reconcile_vnets()
+        nics_in_use = self._reconcile_vms(containers, vnets)
+        self._remove_stale_namespaces(nics_in_use)
         self._reconcile_lbs()
+        self._forget_deleted()
 
     def _containers(self) -> dict[str, dict]:
         """The lab's VM containers by VM key: name, podman state, start time."""
@@ -306,59 +291,46 @@ class DataPlane:
             self._errors[key] = message
             LOG.error("%s", message)
 
-    # -- subnets -> podman networks -----------------------------------------------------------
+    # -- VNets -> network namespaces -----------------------------------------------------------
 
-    def _subnets(self) -> dict[str, tuple[str, str]]:
-        """{network name: (subnet ID, CIDR)} for every subnet in the store."""
-        wanted = {}
-        for _, vnet in self.store.list(VNET_TYPE):
-            for subnet in vnet.get("properties", {}).get("subnets", []):
-                props = subnet.get("properties") or {}
-                cidr = props.get("addressPrefix") or (props.get("addressPrefixes") or [None])[0]
-                if cidr:
-                    wanted[network_name(subnet["id"])] = (subnet["id"], cidr)
-        return wanted
+    @property
+    def _lab(self) -> str:
+        return instance_id(self.state_dir)
 
-    def _reconcile_networks(self) -> dict[str, tuple[str, str]]:
-        """Create missing networks; return the ones that exist (refused ones are left out)."""
-        wanted = self._subnets()
-        existing = set(lab_objects(self.state_dir, "network"))
-        ready = {}
-        for name, (subnet_id, cidr) in wanted.items():
-            if name not in existing:
-                conflict = host_route_conflict(cidr, self._bridges(existing))
-                if conflict:
-                    self._error(key_of(subnet_id), f"subnet {subnet_id}: {cidr} collides with the host route "
-                                                   f"{conflict}; no podman network (and no VM) on it")
-                    continue
-                try:
-                    podman.create_network(name, cidr, self._labels("subnet"))
-                except podman.PodmanError as exc:
-                    self._error(key_of(subnet_id), f"subnet {subnet_id}: {exc}")
-                    continue
-            self._error(key_of(subnet_id), None)
-            ready[name] = (subnet_id, cidr)
+    def _reconcile_vnets(self) -> set[str]:
+        """Make every VNet's namespace; return the keys of the VNets that have one."""
+        ready, sources = set(), {}
+        for vnet_id, body in self.store.list(VNET_TYPE):
+            cidrs = [cidr for subnet in body.get("properties", {}).get("subnets", [])
+                     for cidr in _subnet_prefixes(subnet)]
+            try:
+                sources[key_of(vnet_id)] = vnet.ensure_vnet(self._lab, vnet.VNet(vnet_id, tuple(cidrs)))
+            except vnet.NetworkError as exc:
+                self._error(key_of(vnet_id), f"virtual network {vnet_id}: {exc}")
+                continue
+            self._error(key_of(vnet_id), None)
+            ready.add(key_of(vnet_id))
+        self._vnet_sources = sources
         return ready
 
-    @staticmethod
-    def _bridges(networks: set[str]) -> set[str]:
-        """The lab's own bridges: their routes are ours, not a collision."""
-        if not networks:
-            return set()
-        info = json.loads(podman.run(["network", "inspect", *sorted(networks)]).stdout or "[]")
-        return {n.get("network_interface") for n in info if n.get("network_interface")}
+    def _remove_stale_namespaces(self, nics_in_use: set[str]) -> None:
+        """Namespaces of deleted VNets, and of NICs that no VM container uses any more."""
+        keep = {vnet.vnet_namespace(self._lab, vnet_id) for vnet_id, _ in self.store.list(VNET_TYPE)}
+        keep |= {vnet.nic_namespace(self._lab, nic) for nic in nics_in_use}
+        for name in vnet.lab_namespaces(self._lab) - keep:
+            vnet.remove_namespace(name)
 
-    def _remove_stale_networks(self) -> None:
-        """Networks of deleted subnets go once no container uses them."""
-        wanted = self._subnets()
-        for name in lab_objects(self.state_dir, "network"):
-            if name not in wanted:
-                podman.run(["network", "rm", name], check=False)
+    def _forget_deleted(self) -> None:
+        """Errors and notes of resources that no longer exist go with them."""
+        for table in (self._errors, self._notes):
+            for key in [k for k in table if k.startswith("/") and not self.store.exists(k)]:
+                del table[key]
 
     # -- VMs -> containers ----------------------------------------------------------------------
 
-    def _reconcile_vms(self, containers: dict[str, dict], networks: dict) -> None:
-        wanted = set()
+    def _reconcile_vms(self, containers: dict[str, dict], vnets: set[str]) -> set[str]:
+        """Containers for the VMs; return the IDs of the NICs whose namespace a VM uses."""
+        wanted, nics_in_use = set(), set()
         for vm_id, _ in self.store.list(VM_TYPE):
             key = key_of(vm_id)
             wanted.add(key)
@@ -366,9 +338,11 @@ class DataPlane:
             if spec["os_type"] != "Linux" or not spec["guest"]:
                 self._notes[key] = WINDOWS_NOTE if spec["os_type"] == "Windows" else "no guest (not created from an image)"
                 continue
+            if spec["network_interfaces"]:
+                nics_in_use.add(key_of(spec["network_interfaces"][0]))
             try:
-                self._reconcile_vm(spec, containers.get(key), networks)
-            except podman.PodmanError as exc:
+                self._reconcile_vm(spec, containers.get(key), vnets)
+            except (podman.PodmanError, vnet.NetworkError) as exc:
                 self._error(key, f"VM {vm_id}: {exc}")
         for key, container in containers.items():
             if key not in wanted and key not in self._creating:
@@ -376,8 +350,9 @@ class DataPlane:
                 shutil.rmtree(self.seeds_dir / container["name"], ignore_errors=True)
                 for table in (self._reported, self._restarts, self._started_at, self._notes, self._errors):
                     table.pop(key, None)
+        return nics_in_use
 
-    def _reconcile_vm(self, spec: dict, container: dict | None, networks: dict) -> None:
+    def _reconcile_vm(self, spec: dict, container: dict | None, vnets: set[str]) -> None:
         key = key_of(spec["id"])
         if key in self._creating:
             return
@@ -386,7 +361,7 @@ class DataPlane:
         held_down = key in self._faults["kill"] or key in self._faults["boot"]
         if container is None:
             if goal == "running" and not held_down:
-                self._create(spec, networks)
+                self._create(spec, vnets)
             else:
                 self._report(key, "stopped" if goal == "running" else goal)
             return
@@ -405,6 +380,10 @@ class DataPlane:
             podman.run(["restart", "--time", str(STOP_SECONDS), container["name"]])
         elif not running and not held_down:
             self._report(key, "starting")
+            port = self._nic_port(spec)
+            if port is None:
+                return
+            vnet.ensure_nic(self._lab, port)  # gone if the host rebooted while the VM was stopped
             podman.run(["start", container["name"]])
             running = True
         self._restarts[key] = spec["restarts"]
@@ -423,44 +402,55 @@ class DataPlane:
             set_power_state(self.store, vm["id"], state)
         self._reported[key] = state
 
-    def _create(self, spec: dict, networks: dict) -> None:
+    def _create(self, spec: dict, vnets: set[str]) -> None:
         """Queue one VM for the creation pool (VMs boot in parallel, as Azure creates them)."""
         key = key_of(spec["id"])
-        placement = self._nic_placement(spec)
-        if placement is None:
+        port = self._nic_port(spec)
+        if port is None:
             return
-        network, ip, mac = placement
-        if network not in networks:
-            self._error(key, f"VM {spec['id']}: its subnet has no podman network (see the subnet's error)")
+        if key_of(port.vnet_id) not in vnets:
+            self._error(key, f"VM {spec['id']}: its virtual network has no namespace (see the VNet's error)")
             return
         self._error(key, None)
         self._creating.add(key)
         self._report(key, "starting")
-        self._pool.submit(self._create_container, spec, network, ip, mac)
+        self._pool.submit(self._create_container, spec, port)
 
-    def _nic_placement(self, spec: dict) -> tuple[str, str, str] | None:
-        """(network, private IP, MAC) of the VM's primary NIC ip configuration."""
+    def _nic_port(self, spec: dict) -> vnet.NicPort | None:
+        """The VM's primary NIC ip configuration as the guest will see it (None: an error is noted)."""
         nic = self.store.get(spec["network_interfaces"][0]) if spec["network_interfaces"] else None
         configs = (nic or {}).get("properties", {}).get("ipConfigurations", [])
         config = next((c for c in configs if c["properties"].get("primary")), configs[0] if configs else None)
-        if config is None or not config["properties"].get("subnet"):
+        subnet_id = ((config or {}).get("properties", {}).get("subnet") or {}).get("id")
+        cidr = self._subnet_cidr(subnet_id) if subnet_id else None
+        if config is None or cidr is None:
             self._error(key_of(spec["id"]), f"VM {spec['id']}: no NIC ip configuration with a subnet")
             return None
-        props = config["properties"]
-        return network_name(props["subnet"]["id"]), props["privateIPAddress"], _mac(nic)
+        return vnet.NicPort(nic_id=nic["id"], vnet_id=subnet_id.rstrip("/").rsplit("/subnets/", 1)[0],
+                            private_ip=config["properties"]["privateIPAddress"], subnet_cidr=cidr, mac=_mac(nic))
 
-    def _create_container(self, spec: dict, network: str, ip: str, mac: str) -> None:
+    def _subnet_cidr(self, subnet_id: str) -> str | None:
+        """The prefix of the subnet that holds a NIC (its first, when it has several)."""
+        vnet_id, name = subnet_id.rstrip("/").rsplit("/subnets/", 1)
+        for subnet in (self.store.get(vnet_id) or {}).get("properties", {}).get("subnets", []):
+            if subnet["name"].lower() == name.lower():
+                prefixes = _subnet_prefixes(subnet)
+                return prefixes[0] if prefixes else None
+        return None
+
+    def _create_container(self, spec: dict, port: vnet.NicPort) -> None:
         key = key_of(spec["id"])
         name = container_name(spec["id"])
         try:
             ref = self._ensure_image()
             seed = self._write_seed(spec, self.seeds_dir / name)
             podman.remove_container(name)  # a half-created one from an interrupted run
+            netns = vnet.ensure_nic(self._lab, port)
             podman.run(image.vm_run_args(name, ref, hostname=spec["guest"].get("computerName") or spec["name"],
-                                         seed_dir=seed, network=network, ip=ip, mac=mac,
+                                         seed_dir=seed, network=f"ns:{netns}",
                                          labels={**self._labels("vm"), VM_LABEL: key}))
             LOG.info("VM %s: container %s started", spec["id"], name)
-        except (podman.PodmanError, image.ImageBuildError) as exc:
+        except (podman.PodmanError, image.ImageBuildError, vnet.NetworkError) as exc:
             self._error(key, f"VM {spec['id']}: {exc}")
         finally:
             self._creating.discard(key)
@@ -525,9 +515,16 @@ class DataPlane:
         nat = {}
         for rule in props.get("inboundNatRules", []):
             targets = members.get(rule["id"].lower(), [])
-            nat[rule["id"]] = (NatTarget(targets[0][1]["id"], targets[0][1]["properties"]["privateIPAddress"])
+            nat[rule["id"]] = (NatTarget(targets[0][1]["id"], targets[0][1]["properties"]["privateIPAddress"],
+                                         self._source_into(targets[0][1]["properties"].get("subnet")))
                                if targets else None)
         return LoadBalancerView(addresses, pools, nat)
+
+    def _source_into(self, subnet_or_vnet: dict | None) -> str | None:
+        """The host address that reaches into the VNet a subnet (or VNet) reference points
+        into; None while that VNet has no namespace (then nothing is reached)."""
+        ref = (subnet_or_vnet or {}).get("id")
+        return self._vnet_sources.get(key_of(ref.split("/subnets/")[0])) if ref else None
 
     def _pool_members(self, pool: dict, nic_configs: list, faulted_nics: set[str]) -> list[BackendMember]:
         stored = {a["name"]: a["properties"] for a in pool.get("properties", {}).get("loadBalancerBackendAddresses", [])}
@@ -535,11 +532,15 @@ class DataPlane:
         for nic, config in nic_configs:
             admin = stored.get(backend_name(config), {}).get("adminState", "None")
             out.append(BackendMember(config["id"], config["properties"].get("privateIPAddress", ""), admin,
-                                     probe_fault=key_of(nic["id"]) in faulted_nics))
+                                     probe_fault=key_of(nic["id"]) in faulted_nics,
+                                     source=self._source_into(config["properties"].get("subnet"))))
+        pool_vnet = pool.get("properties", {}).get("virtualNetwork")
         for name, address in stored.items():
             if address.get("ipAddress"):
+                # an IP-based pool address is reached in the VNet it names (Azure requires one)
+                source = self._source_into(address.get("virtualNetwork") or address.get("subnet") or pool_vnet)
                 out.append(BackendMember(f"{pool['id']}/loadBalancerBackendAddresses/{name}", address["ipAddress"],
-                                         address.get("adminState", "None")))
+                                         address.get("adminState", "None"), source=source))
         return out
 
     def _probe_faulted_nics(self) -> set[str]:

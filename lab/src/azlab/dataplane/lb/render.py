@@ -278,13 +278,17 @@ class _Translator:
         ref = ServerRef(backend=backend, server=server_name(member.ip_configuration_id), kind="rule", rule=rule,
                         ip_configuration_id=member.ip_configuration_id, ip=member.private_ip, port=port,
                         check_port=(FAULT_CHECK_PORT if member.probe_fault else probe.port) if checked else None,
-                        probe_protocol=probe.protocol if checked else None, admin_state=member.admin_state)
+                        probe_protocol=probe.protocol if checked else None, admin_state=member.admin_state,
+                        source=member.source)
         self.servers.append(ref)
         return ref
 
     @staticmethod
     def server_line(ref: ServerRef) -> str:
+        """The server; connected from the address that routes into its VNet when it has one."""
         line = f"    server {ref.server} {ref.ip}:{ref.port}"
+        if ref.source:
+            line += f" source {ref.source}"
         if ref.check_port is not None:
             line += f" check port {ref.check_port}"
         if ref.admin_state == "Down":
@@ -318,7 +322,7 @@ class _Translator:
         ref = ServerRef(backend=backend_name("nat", rule["name"]), server=server_name(target.ip_configuration_id),
                         kind="nat", rule=rule["name"], ip_configuration_id=target.ip_configuration_id,
                         ip=target.private_ip, port=backend_port, check_port=None, probe_protocol=None,
-                        admin_state="None")
+                        admin_state="None", source=target.source)
         self.servers.append(ref)
         return "\n".join([f"listen {ref.backend}", f"    bind {bind}", *self.idle_timeouts(props),
                           self.server_line(ref), ""])

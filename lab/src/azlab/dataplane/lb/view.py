@@ -26,12 +26,16 @@ class BackendMember:
     pool address. ``admin_state`` is the pool address's ``properties.adminState``.
     ``probe_fault`` (lab fault injection) points the probe at a port nothing listens on,
     so it fails as if the VM stopped answering it, without touching the guest.
+    ``source`` is the host address that reaches into the member's VNet (``dataplane/vnet``):
+    HAProxy connects from it; None lets the host's routes pick (the driver's tests, whose
+    backends run on the host).
     """
 
     ip_configuration_id: str
     private_ip: str
     admin_state: str = "None"
     probe_fault: bool = False
+    source: str | None = None
 
     def __post_init__(self) -> None:
         if self.admin_state not in ADMIN_STATES:
@@ -40,10 +44,12 @@ class BackendMember:
 
 @dataclass(frozen=True)
 class NatTarget:
-    """The one NIC ip configuration an inbound NAT rule forwards to."""
+    """The one NIC ip configuration an inbound NAT rule forwards to (``source`` as for
+    :class:`BackendMember`)."""
 
     ip_configuration_id: str
     private_ip: str
+    source: str | None = None
 
 
 @dataclass(frozen=True)
@@ -93,6 +99,7 @@ class ServerRef:
     check_port: int | None
     probe_protocol: str | None
     admin_state: str
+    source: str | None = None
 
     @property
     def key(self) -> tuple[str, str]:

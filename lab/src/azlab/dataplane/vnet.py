@@ -1,0 +1,328 @@
+"""Virtual networks as network namespaces: what isolates one VNet from every other and from
+the host.
+
+Azure's VNets are separate routing domains: two VNets may use the same address plan, a VM
+reaches the VMs of its own VNet and the Internet, and nothing else unless peered. The lab
+builds the same thing from Linux network namespaces (``ip netns``), with no bridge and no
+podman network:
+
+* **One namespace per VNet** (``azv-<lab>-<hash of the VNet ID>``): the VNet's router. It
+  holds each subnet's gateway (the subnet's first address, as on Azure) and Azure's
+  platform address 168.63.129.16 (DNS, probes) on ``lo``; a /32 route to every NIC; and an
+  ``uplink`` veth to the host, through which the VNet reaches the Internet with its source
+  NATed twice (to the uplink's transit address here, to the host's address on the host).
+* **One namespace per NIC** (``azn-<lab>-<hash of the NIC ID>``): its ``eth0`` has the NIC's
+  private IP (with the subnet's prefix length), MAC and a default route to the gateway; its
+  peer in the VNet namespace answers ARP for every address (proxy ARP), so VM-to-VM traffic
+  is routed by the VNet namespace, as Azure's SDN routes it, and can be filtered there. The
+  VM's container joins this namespace (``podman run --network ns:<path>``): it survives the
+  container's restarts (in-guest reboots), as an Azure NIC survives a VM's.
+* **The host** drops everything that arrives from a VNet uplink for the host itself, and
+  every packet from one VNet uplink to another (:func:`ensure_host_rules`). The lab's ARM
+  port and the host's other services listen on addresses a VNet has no route to anyway.
+
+Load balancers (HAProxy, in the host's namespace so that frontends stay on the host's
+127.64.x.y public IPs) reach a VNet's backends from the host end of its uplink: a policy
+route sends everything from that address into the VNet (the same private address in two
+VNets is told apart by the source the LB connects from), and the VNet's router rewrites the
+source to 168.63.129.16, where Azure's probes come from. Not HAProxy's ``namespace`` server
+keyword: HAProxy closes its namespace handles when a reload stops the old worker, and the
+flows that worker had just accepted then fail (measured: ~1 per reload under load).
+
+Every function here is idempotent; names and addresses are derived, never stored, so a
+restarted lab finds what it made.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import json
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Sequence
+
+#: Azure's virtual public address (DNS, DHCP, health probes): the service tag AzureLoadBalancer.
+PLATFORM_ADDRESS = "168.63.129.16"
+#: Transit /30s between a VNet's namespace and the host are taken from here (carrier-grade
+#: NAT space: never an Azure VNet's, rarely a host's).
+TRANSIT_RANGE = ipaddress.ip_network("100.64.0.0/10")
+#: Host end of every VNet uplink: the host's firewall matches ``azu+``.
+UPLINK_PREFIX = "azu"
+UPLINK_IN_VNET = "uplink"
+NETNS_DIR = Path("/run/netns")
+#: ``ip rule`` preference of the per-VNet source routes, and the first routing table they use.
+RULE_PREFERENCE = 7301
+ROUTE_TABLE_BASE = 0x10000
+HOST_INPUT_CHAIN = "AZLAB-VNET-INPUT"
+HOST_FORWARD_CHAIN = "AZLAB-VNET-FORWARD"
+
+
+class NetworkError(RuntimeError):
+    """An ``ip``/``iptables``/``sysctl`` command failed; the message names the command and why."""
+
+
+def _digest(text: str, size: int = 8) -> str:
+    return hashlib.sha1(text.lower().rstrip("/").encode()).hexdigest()[:size]
+
+
+def vnet_namespace(lab: str, vnet_id: str) -> str:
+    """The VNet's namespace name: unique per lab instance and VNet ID (case-insensitive)."""
+    return f"azv-{lab}-{_digest(vnet_id)}"
+
+
+def nic_namespace(lab: str, nic_id: str) -> str:
+    return f"azn-{lab}-{_digest(nic_id)}"
+
+
+def uplink_name(lab: str, vnet_id: str) -> str:
+    """Host-side interface name (15 characters at most, unique on the host)."""
+    return f"{UPLINK_PREFIX}{_digest(lab + vnet_id, 10)}"
+
+
+def nic_veth_name(nic_id: str) -> str:
+    """The NIC's interface inside the VNet namespace (unique there)."""
+    return f"n{_digest(nic_id, 12)}"
+
+
+def gateway(cidr: str) -> str:
+    """Azure's default gateway of a subnet: its first address (x.x.x.1 of a /24)."""
+    return str(ipaddress.ip_network(cidr, strict=False).network_address + 1)
+
+
+def transit_network(lab: str, vnet_id: str, taken: Iterable[ipaddress.IPv4Network]) -> ipaddress.IPv4Network:
+    """A /30 of :data:`TRANSIT_RANGE` for the VNet's uplink: derived from its ID, moved on
+    past any /30 that an address of the host already uses (another lab's uplink)."""
+    slots = TRANSIT_RANGE.num_addresses // 4
+    start = int(_digest(lab + vnet_id, 8), 16) % slots
+    taken = set(taken)
+    for step in range(slots):
+        candidate = ipaddress.ip_network(
+            (int(TRANSIT_RANGE.network_address) + ((start + step) % slots) * 4, 30))
+        if candidate not in taken:
+            return candidate
+    raise NetworkError(f"no free /30 left in {TRANSIT_RANGE} for a VNet uplink")
+
+
+# ------------------------------------------------------------------ commands
+
+
+def run(args: Sequence[str], *, check: bool = True) -> subprocess.CompletedProcess:
+    """Run one command; a failure raises :class:`NetworkError` with its stderr."""
+    proc = subprocess.run(list(args), capture_output=True, text=True, timeout=30)
+    if check and proc.returncode != 0:
+        raise NetworkError(f"{' '.join(args)} failed (exit {proc.returncode}): "
+                           f"{proc.stderr.strip() or proc.stdout.strip() or '(no output)'}")
+    return proc
+
+
+def ip(*args: str, ns: str | None = None, check: bool = True) -> subprocess.CompletedProcess:
+    return run(["ip", *(["-n", ns] if ns else []), *args], check=check)
+
+
+def in_namespace(ns: str, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    """Run a command inside a namespace (``ip netns exec``)."""
+    return run(["ip", "netns", "exec", ns, *args], check=check)
+
+
+def sysctl(ns: str | None, values: dict[str, str]) -> None:
+    args = ["sysctl", "-q", "-w", *(f"{key}={value}" for key, value in values.items())]
+    run(["ip", "netns", "exec", ns, *args] if ns else args)
+
+
+def namespaces(prefix: str = "") -> set[str]:
+    """Names of the host's named network namespaces starting with ``prefix``."""
+    out = ip("-j", "netns", "list").stdout
+    return {entry["name"] for entry in json.loads(out or "[]") if entry["name"].startswith(prefix)}
+
+
+def namespace_path(ns: str) -> Path:
+    return NETNS_DIR / ns
+
+
+def _link_exists(name: str, ns: str | None = None) -> bool:
+    return ip("link", "show", "dev", name, ns=ns, check=False).returncode == 0
+
+
+def _addresses(ns: str | None, dev: str) -> set[str]:
+    out = ip("-j", "addr", "show", "dev", dev, ns=ns).stdout
+    return {f"{a['local']}/{a['prefixlen']}" for link in json.loads(out or "[]") for a in link.get("addr_info", [])
+            if a.get("family") == "inet"}
+
+
+def _host_transit_networks() -> set[ipaddress.IPv4Network]:
+    out = ip("-j", "-4", "addr", "show").stdout
+    nets = set()
+    for link in json.loads(out or "[]"):
+        for addr in link.get("addr_info", []):
+            network = ipaddress.ip_interface(f"{addr['local']}/{addr['prefixlen']}").network
+            if network.subnet_of(TRANSIT_RANGE):
+                nets.add(network)
+    return nets
+
+
+# ------------------------------------------------------------------ the host
+
+
+def _iptables(*args: str, check: bool = True) -> subprocess.CompletedProcess:
+    return run(["iptables", "-w", "10", *args], check=check)
+
+
+def _ensure_rule(table: str, chain: str, rule: Sequence[str], *, first: bool = False) -> None:
+    if _iptables("-t", table, "-C", chain, *rule, check=False).returncode != 0:
+        _iptables("-t", table, "-I" if first else "-A", chain, *rule)
+
+
+def _ensure_chain(chain: str, rules: Sequence[Sequence[str]]) -> None:
+    """The lab's own chain holds exactly ``rules``, in order (rebuilt when it differs)."""
+    _iptables("-N", chain, check=False)
+    wanted = [f"-A {chain} {' '.join(rule)}" for rule in rules]
+    present = [line for line in _iptables("-S", chain).stdout.splitlines() if line.startswith("-A ")]
+    if present != wanted:
+        _iptables("-F", chain)
+        for rule in rules:
+            _iptables("-A", chain, *rule)
+
+
+def ensure_host_rules() -> None:
+    """Forwarding on; what comes out of a VNet uplink may go to the Internet only, and the
+    host answers nothing a VNet sends it but the replies to its own (the LB's) connections.
+
+    Idempotent and shared by every lab on the host (the rules match every ``azu+`` uplink).
+    """
+    sysctl(None, {"net.ipv4.ip_forward": "1"})
+    uplinks = f"{UPLINK_PREFIX}+"
+    established = ["-m", "conntrack", "--ctstate", "RELATED,ESTABLISHED", "-j", "ACCEPT"]
+    _ensure_chain(HOST_INPUT_CHAIN, [established, ["-j", "DROP"]])
+    _ensure_chain(HOST_FORWARD_CHAIN, [["-i", uplinks, "-o", uplinks, "-j", "DROP"], ["-i", uplinks, "-j", "ACCEPT"],
+                                       ["-o", uplinks, *established], ["-o", uplinks, "-j", "DROP"]])
+    _ensure_rule("filter", "INPUT", ["-i", uplinks, "-j", HOST_INPUT_CHAIN], first=True)
+    _ensure_rule("filter", "FORWARD", ["-j", HOST_FORWARD_CHAIN], first=True)
+    _ensure_rule("nat", "POSTROUTING", ["-s", str(TRANSIT_RANGE), "!", "-o", uplinks, "-j", "MASQUERADE"])
+
+
+# ------------------------------------------------------------------ VNets
+
+
+@dataclass(frozen=True)
+class VNet:
+    """What the data plane needs of one VNet: its ID and its subnets' CIDRs."""
+
+    id: str
+    subnet_cidrs: tuple[str, ...]
+
+
+def ensure_vnet(lab: str, vnet: VNet) -> str:
+    """Create (or complete) the VNet's namespace; return the host address that reaches into
+    it (the source a load balancer connects to the VNet's backends from)."""
+    ns = vnet_namespace(lab, vnet.id)
+    if ns not in namespaces(ns):
+        ip("netns", "add", ns)
+    ip("link", "set", "lo", "up", ns=ns)
+    sysctl(ns, {"net.ipv4.ip_forward": "1"})
+    wanted = {f"{PLATFORM_ADDRESS}/32", *(f"{gateway(cidr)}/32" for cidr in vnet.subnet_cidrs)}
+    present = _addresses(ns, "lo")
+    for address in sorted(wanted - present):
+        ip("addr", "add", address, "dev", "lo", ns=ns)
+    for address in sorted(present - wanted - {"127.0.0.1/8"}):
+        ip("addr", "del", address, "dev", "lo", ns=ns)
+    return _ensure_uplink(lab, vnet.id, ns)
+
+
+def _ensure_uplink(lab: str, vnet_id: str, ns: str) -> str:
+    host_end = uplink_name(lab, vnet_id)
+    if _link_exists(UPLINK_IN_VNET, ns) and _link_exists(host_end):
+        return next(iter(_addresses(None, host_end))).split("/")[0]
+    ip("link", "del", host_end, check=False)  # a half-made uplink of an interrupted run
+    transit = transit_network(lab, vnet_id, _host_transit_networks())
+    host_address, vnet_address = (str(transit.network_address + n) for n in (1, 2))
+    table = str(ROUTE_TABLE_BASE + (int(transit.network_address) - int(TRANSIT_RANGE.network_address)) // 4)
+    ip("link", "add", host_end, "type", "veth", "peer", "name", UPLINK_IN_VNET, "netns", ns)
+    ip("addr", "add", f"{host_address}/30", "dev", host_end)
+    ip("link", "set", host_end, "up")
+    ip("addr", "add", f"{vnet_address}/30", "dev", UPLINK_IN_VNET, ns=ns)
+    ip("link", "set", UPLINK_IN_VNET, "up", ns=ns)
+    ip("route", "replace", "default", "via", host_address, ns=ns)
+    # the host reaches into this VNet (and only this one) from the uplink's own address
+    ip("route", "replace", "default", "via", vnet_address, "dev", host_end, "table", table)
+    ip("rule", "del", "from", host_address, "pref", str(RULE_PREFERENCE), check=False)
+    ip("rule", "add", "from", host_address, "lookup", table, "pref", str(RULE_PREFERENCE))
+    nat = ["ip", "netns", "exec", ns, "iptables", "-w", "10", "-t", "nat", "-A", "POSTROUTING"]
+    run([*nat, "-o", UPLINK_IN_VNET, "-j", "MASQUERADE"])
+    # the load balancer's flows and probes reach the NICs from Azure's platform address
+    run([*nat, "-s", host_address, "!", "-o", UPLINK_IN_VNET, "-j", "SNAT", "--to-source", PLATFORM_ADDRESS])
+    return host_address
+
+
+def remove_namespace(ns: str) -> None:
+    """Delete a namespace with its interfaces; a VNet's uplink goes first, synchronously
+    (a namespace's own teardown is asynchronous), and its source route with it."""
+    if ns.startswith("azv-"):
+        ip("link", "del", UPLINK_IN_VNET, ns=ns, check=False)
+        prune_source_rules()
+    ip("netns", "delete", ns, check=False)
+
+
+def prune_source_rules() -> None:
+    """Drop the per-VNet source routes whose uplink address no longer exists on the host."""
+    local = {address.split("/")[0] for link in json.loads(ip("-j", "-4", "addr", "show").stdout or "[]")
+             for address in (f"{a['local']}/{a['prefixlen']}" for a in link.get("addr_info", []))}
+    for rule in json.loads(ip("-j", "rule", "show").stdout or "[]"):
+        if rule.get("priority") == RULE_PREFERENCE and rule.get("src") not in local:
+            ip("rule", "del", "from", rule["src"], "pref", str(RULE_PREFERENCE), check=False)
+
+
+# ------------------------------------------------------------------ NICs
+
+
+@dataclass(frozen=True)
+class NicPort:
+    """One NIC as the guest sees it: address, subnet, MAC, and the VNet it belongs to."""
+
+    nic_id: str
+    vnet_id: str
+    private_ip: str
+    subnet_cidr: str
+    mac: str
+
+
+def nic_ready(lab: str, port: NicPort) -> bool:
+    """True if the NIC's namespace exists with its address on eth0."""
+    ns = nic_namespace(lab, port.nic_id)
+    if ns not in namespaces(ns) or not _link_exists("eth0", ns):
+        return False
+    prefix = ipaddress.ip_network(port.subnet_cidr, strict=False).prefixlen
+    return f"{port.private_ip}/{prefix}" in _addresses(ns, "eth0")
+
+
+def ensure_nic(lab: str, port: NicPort) -> str:
+    """(Re)create the NIC's namespace wired to its VNet; return the namespace's path.
+
+    Called before the VM's container is created or started. A namespace that does not
+    match the NIC (an address changed, a VNet recreated) is made again from scratch.
+    """
+    ns = nic_namespace(lab, port.nic_id)
+    if nic_ready(lab, port):
+        return str(namespace_path(ns))
+    vnet_ns = vnet_namespace(lab, port.vnet_id)
+    veth = nic_veth_name(port.nic_id)
+    remove_namespace(ns)
+    ip("link", "del", veth, ns=vnet_ns, check=False)
+    ip("netns", "add", ns)
+    prefix = ipaddress.ip_network(port.subnet_cidr, strict=False).prefixlen
+    ip("link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", ns, ns=vnet_ns)
+    ip("link", "set", "lo", "up", ns=ns)
+    ip("link", "set", "eth0", "address", port.mac, ns=ns)
+    ip("addr", "add", f"{port.private_ip}/{prefix}", "dev", "eth0", ns=ns)
+    ip("link", "set", "eth0", "up", ns=ns)
+    ip("route", "add", "default", "via", gateway(port.subnet_cidr), ns=ns)
+    sysctl(vnet_ns, {f"net.ipv4.conf.{veth}.proxy_arp": "1"})
+    ip("link", "set", veth, "up", ns=vnet_ns)
+    ip("route", "replace", f"{port.private_ip}/32", "dev", veth, ns=vnet_ns)
+    return str(namespace_path(ns))
+
+
+def lab_namespaces(lab: str) -> set[str]:
+    """Every namespace of one lab instance (its VNets' and its NICs')."""
+    return namespaces(f"azv-{lab}-") | namespaces(f"azn-{lab}-")
