@@ -150,6 +150,7 @@ class DataPlane:
         self._errors: dict[str, str] = {}
         self._notes: dict[str, str] = {}
         self._vnet_sources: dict[str, str] = {}  # VNet key -> host address that reaches into it
+        self._vnets_made: dict[str, tuple] = {}  # VNet key -> (vnet.VNet made, its host address)
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -179,7 +180,8 @@ class DataPlane:
         self.wait_idle(timeout=120)
         with self._idle:
             purge(self.state_dir)
-            for table in (self._reported, self._restarts, self._started_at, self._applied, self._errors, self._notes):
+            for table in (self._reported, self._restarts, self._started_at, self._applied, self._errors, self._notes,
+                          self._vnets_made):
                 table.clear()
             self.clear_faults()
 
@@ -298,18 +300,29 @@ class DataPlane:
         return instance_id(self.state_dir)
 
     def _reconcile_vnets(self) -> set[str]:
-        """Make every VNet's namespace; return the keys of the VNets that have one."""
+        """Make every VNet's namespace; return the keys of the VNets that have one.
+
+        A VNet whose namespace exists and whose subnets did not change since it was made is
+        not touched again (one ``ip netns list`` per pass, not a dozen commands per VNet)."""
         ready, sources = set(), {}
+        present = vnet.lab_namespaces(self._lab)
         for vnet_id, body in self.store.list(VNET_TYPE):
-            cidrs = [cidr for subnet in body.get("properties", {}).get("subnets", [])
-                     for cidr in _subnet_prefixes(subnet)]
-            try:
-                sources[key_of(vnet_id)] = vnet.ensure_vnet(self._lab, vnet.VNet(vnet_id, tuple(cidrs)))
-            except vnet.NetworkError as exc:
-                self._error(key_of(vnet_id), f"virtual network {vnet_id}: {exc}")
+            key = key_of(vnet_id)
+            wanted = vnet.VNet(vnet_id, tuple(cidr for subnet in body.get("properties", {}).get("subnets", [])
+                                              for cidr in _subnet_prefixes(subnet)))
+            made = self._vnets_made.get(key)
+            if made is not None and made[0] == wanted and vnet.vnet_namespace(self._lab, vnet_id) in present:
+                sources[key] = made[1]
+                ready.add(key)
                 continue
-            self._error(key_of(vnet_id), None)
-            ready.add(key_of(vnet_id))
+            try:
+                sources[key] = vnet.ensure_vnet(self._lab, wanted)
+                self._vnets_made[key] = (wanted, sources[key])
+            except vnet.NetworkError as exc:
+                self._error(key, f"virtual network {vnet_id}: {exc}")
+                continue
+            self._error(key, None)
+            ready.add(key)
         self._vnet_sources = sources
         return ready
 
@@ -426,13 +439,13 @@ class DataPlane:
         if config is None or cidr is None:
             self._error(key_of(spec["id"]), f"VM {spec['id']}: no NIC ip configuration with a subnet")
             return None
-        return vnet.NicPort(nic_id=nic["id"], vnet_id=subnet_id.rstrip("/").rsplit("/subnets/", 1)[0],
+        return vnet.NicPort(nic_id=nic["id"], vnet_id=vnet.vnet_of(subnet_id),
                             private_ip=config["properties"]["privateIPAddress"], subnet_cidr=cidr, mac=_mac(nic))
 
     def _subnet_cidr(self, subnet_id: str) -> str | None:
         """The prefix of the subnet that holds a NIC (its first, when it has several)."""
-        vnet_id, name = subnet_id.rstrip("/").rsplit("/subnets/", 1)
-        for subnet in (self.store.get(vnet_id) or {}).get("properties", {}).get("subnets", []):
+        name = subnet_id.rstrip("/").rsplit("/subnets/", 1)[1]
+        for subnet in (self.store.get(vnet.vnet_of(subnet_id)) or {}).get("properties", {}).get("subnets", []):
             if subnet["name"].lower() == name.lower():
                 prefixes = _subnet_prefixes(subnet)
                 return prefixes[0] if prefixes else None
@@ -515,30 +528,36 @@ class DataPlane:
         nat = {}
         for rule in props.get("inboundNatRules", []):
             targets = members.get(rule["id"].lower(), [])
-            nat[rule["id"]] = (NatTarget(targets[0][1]["id"], targets[0][1]["properties"]["privateIPAddress"],
-                                         self._source_into(targets[0][1]["properties"].get("subnet")))
-                               if targets else None)
+            source = self._source_into(targets[0][1]["properties"].get("subnet")) if targets else None
+            # no source: its VNet has no namespace yet, so nothing may be reached (not even
+            # by the host's own routes, which lead out of the lab)
+            nat[rule["id"]] = (NatTarget(targets[0][1]["id"], targets[0][1]["properties"]["privateIPAddress"], source)
+                               if source else None)
         return LoadBalancerView(addresses, pools, nat)
 
     def _source_into(self, subnet_or_vnet: dict | None) -> str | None:
         """The host address that reaches into the VNet a subnet (or VNet) reference points
         into; None while that VNet has no namespace (then nothing is reached)."""
         ref = (subnet_or_vnet or {}).get("id")
-        return self._vnet_sources.get(key_of(ref.split("/subnets/")[0])) if ref else None
+        return self._vnet_sources.get(key_of(vnet.vnet_of(ref))) if ref else None
 
     def _pool_members(self, pool: dict, nic_configs: list, faulted_nics: set[str]) -> list[BackendMember]:
         stored = {a["name"]: a["properties"] for a in pool.get("properties", {}).get("loadBalancerBackendAddresses", [])}
         out = []
         for nic, config in nic_configs:
             admin = stored.get(backend_name(config), {}).get("adminState", "None")
+            source = self._source_into(config["properties"].get("subnet"))
+            if source is None:
+                continue  # its VNet has no namespace yet: nothing can reach it
             out.append(BackendMember(config["id"], config["properties"].get("privateIPAddress", ""), admin,
-                                     probe_fault=key_of(nic["id"]) in faulted_nics,
-                                     source=self._source_into(config["properties"].get("subnet"))))
+                                     probe_fault=key_of(nic["id"]) in faulted_nics, source=source))
         pool_vnet = pool.get("properties", {}).get("virtualNetwork")
         for name, address in stored.items():
             if address.get("ipAddress"):
                 # an IP-based pool address is reached in the VNet it names (Azure requires one)
                 source = self._source_into(address.get("virtualNetwork") or address.get("subnet") or pool_vnet)
+                if source is None:
+                    continue
                 out.append(BackendMember(f"{pool['id']}/loadBalancerBackendAddresses/{name}", address["ipAddress"],
                                          address.get("adminState", "None"), source=source))
         return out

@@ -86,6 +86,11 @@ def nic_veth_name(nic_id: str) -> str:
     return f"n{_digest(nic_id, 12)}"
 
 
+def vnet_of(subnet_id: str) -> str:
+    """The VNet ID of a subnet ID (a VNet ID is returned as it is)."""
+    return subnet_id.rstrip("/").split("/subnets/")[0]
+
+
 def gateway(cidr: str) -> str:
     """Azure's default gateway of a subnet: its first address (x.x.x.1 of a /24)."""
     return str(ipaddress.ip_network(cidr, strict=False).network_address + 1)
@@ -248,10 +253,12 @@ def _ensure_uplink(lab: str, vnet_id: str, ns: str) -> str:
     ip("route", "replace", "default", "via", vnet_address, "dev", host_end, "table", table)
     ip("rule", "del", "from", host_address, "pref", str(RULE_PREFERENCE), check=False)
     ip("rule", "add", "from", host_address, "lookup", table, "pref", str(RULE_PREFERENCE))
-    nat = ["ip", "netns", "exec", ns, "iptables", "-w", "10", "-t", "nat", "-A", "POSTROUTING"]
-    run([*nat, "-o", UPLINK_IN_VNET, "-j", "MASQUERADE"])
+    nat = ("iptables", "-w", "10", "-t", "nat")
+    in_namespace(ns, *nat, "-F", "POSTROUTING")  # rules of an earlier uplink name its old address
+    in_namespace(ns, *nat, "-A", "POSTROUTING", "-o", UPLINK_IN_VNET, "-j", "MASQUERADE")
     # the load balancer's flows and probes reach the NICs from Azure's platform address
-    run([*nat, "-s", host_address, "!", "-o", UPLINK_IN_VNET, "-j", "SNAT", "--to-source", PLATFORM_ADDRESS])
+    in_namespace(ns, *nat, "-A", "POSTROUTING", "-s", host_address, "!", "-o", UPLINK_IN_VNET, "-j", "SNAT",
+                 "--to-source", PLATFORM_ADDRESS)
     return host_address
 
 
