@@ -88,11 +88,12 @@ build-test: setup
 	@cd tests/build && $(call pytest_allow_empty,pytest -p no:cacheprovider .,build-test)
 
 integration: setup
-	@echo "==> integration: pytest tests/integration (ARM-only tests on 2 workers, then the serial ones)"
-	@# serial = tests that run a data-plane lab or podman containers (they share
-	@# the lab's public IPs and podman subnets, see tests/integration/conftest.py)
-	cd tests/integration && $(call pytest_allow_empty,pytest -p no:cacheprovider -n 2 -m 'not serial' .,integration)
-	cd tests/integration && $(call pytest_allow_empty,pytest -p no:cacheprovider -m serial .,integration-serial)
+	@echo "==> integration: pytest tests/integration (ARM-only tests on 2 workers, then the data-plane ones on 2)"
+	@# dataplane = tests that run a data-plane lab or podman containers; each worker has a
+	@# lab of its own (VNets in its own namespaces, its own public IPs: tests/integration/conftest.py),
+	@# and xdist_group puts the rolling patch on one worker, the other tier tests on the other
+	cd tests/integration && $(call pytest_allow_empty,pytest -p no:cacheprovider -n 2 -m 'not dataplane' .,integration)
+	cd tests/integration && $(call pytest_allow_empty,pytest -p no:cacheprovider -n 2 --dist loadgroup -m dataplane .,integration-dataplane)
 
 lab-test: setup
 	@echo "==> lab-test: pytest lab/tests (control plane on 2 workers, then the data plane)"

@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from azlab.client import AdminClient, client_environment
+from azlab.loadgen import LoadConfig, LoadGenerator
 from azlab.server import LabServer
 from azlab.settings import LabSettings
 
@@ -52,6 +54,28 @@ class PlaybookResult:
             host, counters = line.split(":", 1)
             recap[host.strip()] = {k: int(v) for k, v in (item.split("=") for item in counters.split())}
         return recap
+
+
+class Load:
+    """The load generator in a thread for the duration of a `with` block: 8 clients, 50
+    requests/s, a new connection each, the answering VM captured from /version.json."""
+
+    def __init__(self, address: str, jsonl: Path):
+        self.generator = LoadGenerator(LoadConfig(url=f"http://{address}/version.json", rate=50.0, clients=8,
+                                                  capture_regex=r'"hostname": "([^"]+)"', jsonl=jsonl))
+        self.summary: dict = {}
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        self.summary = self.generator.run()
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.generator.stop()
+        self._thread.join(30)
 
 
 class LabHandle:
@@ -91,6 +115,11 @@ class LabHandle:
                 pages.append(json.load(answer))
         return pages
 
+    @staticmethod
+    def load(address: str, jsonl: Path) -> Load:
+        """``with lab.load(public IP, file) as load:`` ... ``load.summary`` afterwards."""
+        return Load(address, jsonl)
+
     def playbook(self, playbook: str | Path, *, inventory: str | Path | None = None,
                  extra_vars: dict | None = None, check: bool = False, diff: bool = False,
                  tags: str | None = None, env: dict | None = None, timeout: int = 1800) -> PlaybookResult:
@@ -122,20 +151,30 @@ def control_lab(tmp_path_factory) -> LabHandle:
     server.stop()
 
 
+def worker_public_ips() -> str:
+    """Each pytest-xdist worker's lab hands out public IPs from its own /20 of 127.64.0.0/16
+    (gw0: 127.64.0.0/20, gw1: 127.64.16.0/20, ...): labs side by side never share one."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    index = int(worker[2:]) if worker[2:].isdigit() else 0
+    return f"127.64.{(index % 16) * 16}.0/20"
+
+
 @pytest.fixture(scope="session")
 def dataplane_lab() -> LabHandle:
-    """A lab WITH its data plane (VM containers, HAProxy). One per machine at a time:
-    labs share the 127.64.0.0/16 public IPs and podman's subnets.
+    """A lab WITH its data plane (VM containers, HAProxy), one per test worker: its VNets are
+    network namespaces of its own and its public IPs a /20 of its own, so the labs of two
+    workers run side by side without touching each other.
 
     State in a short /tmp path (HAProxy's unix socket paths must fit in 107 bytes);
-    teardown resets the lab, which removes its containers, networks and HAProxies."""
+    teardown resets the lab, which removes its containers, namespaces and HAProxies."""
     from azlab.dataplane.controller import unavailable_reason
 
     reason = unavailable_reason()
     if reason:
         pytest.skip(f"data plane unavailable: {reason}")
     state_dir = Path(tempfile.mkdtemp(prefix="azwf-"))
-    server = LabServer(LabSettings(state_dir=state_dir / "s", arm_port=0, proxy_port=0), dataplane=True)
+    server = LabServer(LabSettings(state_dir=state_dir / "s", arm_port=0, proxy_port=0,
+                                   public_ip_range=worker_public_ips()), dataplane=True)
     server.start()
     yield LabHandle(server)
     server.lab.reset()
@@ -144,7 +183,9 @@ def dataplane_lab() -> LabHandle:
 
 
 def pytest_collection_modifyitems(items):
-    """A test that uses the data-plane lab is serial, whatever its author remembered."""
+    """A test that uses the data-plane lab is a "dataplane" one, whatever its author
+    remembered: `make integration` runs those after the ARM-only ones, two at a time, each
+    worker with its own lab."""
     for item in items:
         if "dataplane_lab" in getattr(item, "fixturenames", ()):
-            item.add_marker(pytest.mark.serial)
+            item.add_marker(pytest.mark.dataplane)

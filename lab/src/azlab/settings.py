@@ -6,6 +6,7 @@ generated on first use and stored 0600 under the state directory, never in the r
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import secrets
@@ -23,8 +24,11 @@ SERVED_HOSTS = (MANAGEMENT_HOST, LOGIN_HOST)
 # Storage accounts' blob endpoints ({account}.blob.core.windows.net): the lab answers them
 # itself, so storage clients get an answer instead of retrying a refused tunnel for minutes.
 BLOB_HOST_SUFFIX = ".blob.core.windows.net"
-# Public IPs the lab hands out; the data plane listens on them (loopback range).
+# Public IPs the lab hands out; the data plane listens on them (loopback range). A lab may
+# take a part of it (LabSettings.public_ip_range), so that labs on one machine never hand out
+# the same address (test workers running side by side).
 PUBLIC_IP_RANGE = "127.64.0.0/16"
+PUBLIC_IP_RANGE_KEY = "public_ip_range"
 
 
 def is_served_host(host: str) -> bool:
@@ -79,9 +83,14 @@ class LabSettings:
     bind_host: str = "127.0.0.1"
     proxy_port: int = int(os.environ.get("AZLAB_PROXY_PORT", DEFAULT_PROXY_PORT))
     arm_port: int = int(os.environ.get("AZLAB_ARM_PORT", DEFAULT_ARM_PORT))
+    public_ip_range: str = os.environ.get("AZLAB_PUBLIC_IP_RANGE", PUBLIC_IP_RANGE)
 
     def __post_init__(self) -> None:
         self.state_dir = Path(self.state_dir)
+        network = ipaddress.ip_network(self.public_ip_range)
+        if not network.subnet_of(ipaddress.ip_network(PUBLIC_IP_RANGE)) or network.num_addresses < 4:
+            raise ValueError(f"public_ip_range: {self.public_ip_range} must be a part of {PUBLIC_IP_RANGE} "
+                             "with at least 4 addresses")
 
     @property
     def db_path(self) -> Path:

@@ -110,3 +110,17 @@ def test_nic_may_use_a_public_ip(net):
     net.ok(net.nic(publicIPAddress=net.ref("publicIPAddresses/nic-pip")))
     pip = net.ok(net.get("publicIPAddresses/nic-pip"))
     assert pip["properties"]["ipConfiguration"] == net.ref("networkInterfaces/nic1/ipConfigurations/ipconfig1")
+
+
+def test_a_lab_hands_out_public_ips_from_its_own_part_of_the_range(tmp_path):
+    """Labs side by side on one machine (test workers) take disjoint parts of 127.64.0.0/16."""
+    from azlab.arm.service import Lab
+    from azlab.models.network.pip import allocate_public_ip
+    from azlab.settings import LabSettings
+
+    lab = Lab(LabSettings(state_dir=tmp_path / "s", public_ip_range="127.64.16.0/20"))
+    assert allocate_public_ip(lab.context(), "/x/pip").startswith("127.64.16.")
+    lab.reset()
+    assert allocate_public_ip(lab.context(), "/x/pip").startswith("127.64.16."), "a reset keeps the lab's part"
+    with pytest.raises(ValueError, match="public_ip_range"):
+        LabSettings(state_dir=tmp_path / "t", public_ip_range="10.0.0.0/24")

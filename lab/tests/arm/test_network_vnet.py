@@ -59,6 +59,13 @@ def test_overlapping_address_spaces_are_refused(net):
     net.error(net.vnet(prefixes=["10.0.0.0/16", "10.0.128.0/17"], subnets=[]), 400, "VnetAddressSpacesOverlap")
 
 
+def test_the_same_address_plan_in_two_vnets_is_accepted(net):
+    """dev, staging and prod are usually copies: separate VNets may overlap (no peering)."""
+    first = net.ok(net.vnet("app1-vnet", subnets=[("web", "10.0.1.0/24")]), 201)
+    second = net.ok(net.vnet("app2-vnet", subnets=[("web", "10.0.1.0/24")]), 201)
+    assert first["properties"]["addressSpace"] == second["properties"]["addressSpace"]
+
+
 @pytest.mark.parametrize("subnets, code", [
     ([("a", "10.0.1.0/24"), ("b", "10.0.1.128/25")], "NetcfgSubnetRangesOverlap"),
     ([("a", "10.9.0.0/24")], "NetcfgSubnetRangeOutsideVnet"),

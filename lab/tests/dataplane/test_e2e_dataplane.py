@@ -14,6 +14,7 @@ import base64
 import http.client
 import json
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -231,8 +232,10 @@ def test_probe_fault_from_the_admin_api(tier, dataplane_server):
 
 
 def make_vm(cm, net, index: int, subnet_id: str, pool_id: str, public_key: str, avset_id: str) -> str:
+    """A VM whose NIC has the same NSG as web-vm1's: a Standard LB's backend needs one to be reached."""
+    nsg_id = subnet_id.split("/providers/")[0] + "/providers/Microsoft.Network/networkSecurityGroups/web-nsg"
     nic = net.network_interfaces.begin_create_or_update(RG, f"web-vm{index}-nic1", {
-        "location": LOCATION, "ip_configurations": [{
+        "location": LOCATION, "network_security_group": {"id": nsg_id}, "ip_configurations": [{
             "name": "ipconfig1", "primary": True, "subnet": {"id": subnet_id},
             "load_balancer_backend_address_pools": [{"id": pool_id}]}]}).result()
     models = cm.models()
@@ -286,6 +289,125 @@ def test_three_vms_are_created_in_parallel(tier, dataplane_server, clients):
         wait_health(dataplane_server, tier, config, "Up", timeout=60)
         assert power(cm, name) == "PowerState/running"
     assert {http_get(tier["pip"])[1] for _ in range(12)} == {"web-vm1", "web-vm2", "web-vm3", "web-vm4"}
+
+
+def nsg_rule(net, nsg: str, name: str, priority: int, access: str, source: str, port: str) -> None:
+    net.security_rules.begin_create_or_update(RG, nsg, name, {
+        "priority": priority, "direction": "Inbound", "access": access, "protocol": "Tcp",
+        "source_address_prefix": source, "source_port_range": "*", "destination_address_prefix": "*",
+        "destination_port_range": port}).result()
+
+
+def banner(host: str, port: int, timeout: float = 3.0) -> bool:
+    """An SSH banner within ``timeout`` (an NSG drop gives none: no reset, no answer)."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as conn:
+            conn.settimeout(timeout)
+            return conn.recv(64).startswith(b"SSH-")
+    except OSError:
+        return False
+
+
+def test_nsgs_decide_what_reaches_the_vms(tier, dataplane_server, clients):
+    """Through the LB the client's own address is judged; probes are AzureLoadBalancer's."""
+    _, net = clients
+    wait = dataplane_server.dataplane.wait_idle
+    assert banner(tier["pip"], 50001)
+    # SSH through the NAT rule only from the admin prefix: the client (127.0.0.1) is not in it
+    nsg_rule(net, "web-nsg", "ssh", 110, "Allow", "10.99.0.0/16", "22")
+    assert wait(30) and not banner(tier["pip"], 50001)
+    nsg_rule(net, "web-nsg", "ssh", 110, "Allow", "127.0.0.0/8", "22")
+    assert wait(30) and banner(tier["pip"], 50001)
+    # a rule that denies AzureLoadBalancer shuts the probes out: the backends go Down
+    nsg_rule(net, "web-nsg", "deny-lb", 90, "Deny", "AzureLoadBalancer", "*")
+    wait_health(dataplane_server, tier, tier["vm1_config"], "Down", timeout=INTERVAL * THRESHOLD + 5)
+    assert rule_health(net)[tier["vm1_config"].lower()] == "Down"
+    net.security_rules.begin_delete(RG, "web-nsg", "deny-lb").result()
+    wait_health(dataplane_server, tier, tier["vm1_config"], "Up", timeout=INTERVAL + 5)
+    assert http_get(tier["pip"])[0] == 200
+
+
+def test_a_nic_nsg_deny_wins_over_the_subnet_allow_between_vms(tier, dataplane_server, clients):
+    _, net = clients
+    vnet = net.virtual_networks.get(RG, "web-vnet")
+    nsg_id = f"{tier['rg_id']}/providers/Microsoft.Network/networkSecurityGroups/web-nsg"
+    net.subnets.begin_create_or_update(RG, "web-vnet", "web-subnet", {
+        "address_prefix": vnet.subnets[0].address_prefix, "network_security_group": {"id": nsg_id}}).result()
+    net.network_security_groups.begin_create_or_update(RG, "no-ssh-nsg", {"location": LOCATION}).result()
+    nsg_rule(net, "no-ssh-nsg", "deny-ssh", 100, "Deny", "*", "22")
+    nic = net.network_interfaces.get(RG, "web-vm2-nic1")
+    nic.network_security_group = net.network_security_groups.get(RG, "no-ssh-nsg")
+    net.network_interfaces.begin_create_or_update(RG, "web-vm2-nic1", nic).result()
+    assert dataplane_server.dataplane.wait_idle(30)
+    probe = "python3 -c 'import socket,sys; socket.create_connection((sys.argv[1], 22), timeout=3); print(\"open\")' "
+    try:
+        # web-vm1 -> web-vm2:22: the subnet's NSG (web-nsg) allows SSH, web-vm2's NIC NSG denies it
+        assert "open" not in ssh(tier, probe + tier["ips"]["web-vm2"]).stdout
+        assert "open" in ssh(tier, probe + tier["ips"]["web-vm3"]).stdout, "web-vm3's NIC has web-nsg only"
+    finally:
+        nic.network_security_group = net.network_security_groups.get(RG, "web-nsg")
+        net.network_interfaces.begin_create_or_update(RG, "web-vm2-nic1", nic).result()
+        net.network_security_groups.begin_delete(RG, "no-ssh-nsg").result()
+    assert dataplane_server.dataplane.wait_idle(30)
+    assert "open" in ssh(tier, probe + tier["ips"]["web-vm2"]).stdout
+
+
+def test_a_vm_reaches_the_internet_and_nothing_of_the_host(tier, dataplane_server):
+    """Outbound as on Azure (the Debian mirror through the VNet's uplink); the lab's own ARM
+    and proxy ports, on every address of the host, are out of reach."""
+    release = ssh(tier, "python3 -c \"import urllib.request as u; "
+                        "print(u.urlopen('http://deb.debian.org/debian/dists/bookworm/Release', timeout=20).status)\"",
+                  timeout=40)
+    assert release.stdout.strip() == "200", release.stderr
+    addresses = subprocess.run(["ip", "-j", "-4", "addr", "show"], capture_output=True, text=True).stdout
+    host = [a["local"] for link in json.loads(addresses) for a in link["addr_info"]
+            if not a["local"].startswith("127.")]
+    settings = dataplane_server.settings
+    for address in host:
+        for port in (settings.arm_port, settings.proxy_port, 22):
+            reply = ssh(tier, f"python3 -c 'import socket; socket.create_connection((\"{address}\", {port}), "
+                              f"timeout=2); print(\"open\")'")
+            assert "open" not in reply.stdout, f"a VM reached the host's {address}:{port}"
+
+
+def test_a_vm_the_host_cannot_hold_fails_to_create_and_says_why(tier, dataplane_server, clients):
+    """No 'running' lie: the create LRO fails as an allocation failure does on Azure."""
+    from azure.core.exceptions import HttpResponseError
+    from azlab.models.compute.catalog import VM_SIZES
+
+    cm, net = clients
+    too_big = min((s for s in VM_SIZES.values() if s.cores > (os.cpu_count() or 1)), key=lambda s: s.cores, default=None)
+    if too_big is None:
+        pytest.skip("every VM size fits this host's cores")
+    subnet_id = net.subnets.get(RG, "web-vnet", "web-subnet").id
+    nic = net.network_interfaces.begin_create_or_update(RG, "big-nic1", {
+        "location": LOCATION, "ip_configurations": [{"name": "ipconfig1", "subnet": {"id": subnet_id}}]}).result()
+    models = cm.models()
+    vm = models.VirtualMachine(
+        location=LOCATION, hardware_profile=models.HardwareProfile(vm_size=too_big.name),
+        storage_profile=models.StorageProfile(image_reference=models.ImageReference(
+            publisher="Debian", offer="debian-12", sku="12-gen2", version="latest")),
+        os_profile=models.OSProfile(computer_name="big-vm1", admin_username="azureuser",
+                                    linux_configuration=models.LinuxConfiguration(
+                                        disable_password_authentication=True, ssh=models.SshConfiguration(public_keys=[
+                                            models.SshPublicKey(path="/home/azureuser/.ssh/authorized_keys",
+                                                                key_data=tier["public_key"])]))),
+        network_profile=models.NetworkProfile(network_interfaces=[models.NetworkInterfaceReference(id=nic.id)]))
+    with pytest.raises(HttpResponseError) as failed:
+        cm.virtual_machines.begin_create_or_update(RG, "big-vm1", vm).result()
+    assert "AllocationFailed" in str(failed.value) and too_big.name in str(failed.value)
+    assert cm.virtual_machines.get(RG, "big-vm1").provisioning_state == "Failed"
+    codes = [s.code for s in cm.virtual_machines.instance_view(RG, "big-vm1").statuses]
+    assert "ProvisioningState/failed/AllocationFailed" in codes and "PowerState/running" not in codes
+    vm_id = tier["vm1_id"].replace("web-vm1", "big-vm1")
+    assert container(vm_id) is None
+    status = AdminClient(dataplane_server.settings).call("GET", "status")["dataplane"]
+    assert any("big-vm1" in message for message in status["errors"].values())
+    cm.virtual_machines.begin_delete(RG, "big-vm1").result()
+    net.network_interfaces.begin_delete(RG, "big-nic1").result()
+    assert dataplane_server.dataplane.wait_idle(30)
+    status = AdminClient(dataplane_server.settings).call("GET", "status")["dataplane"]
+    assert not any("big-vm1" in message for message in status["errors"].values()), "errors go with their VM"
 
 
 class Load:

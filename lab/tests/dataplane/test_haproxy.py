@@ -9,6 +9,7 @@ Figures are printed (run with ``-s`` to see them).
 from __future__ import annotations
 
 import http.client
+import ipaddress
 import random
 import shutil
 import socket
@@ -22,6 +23,7 @@ from pathlib import Path
 
 import pytest
 
+from azlab.dataplane import nsg
 from azlab.dataplane.lb import (
     BackendMember, HAProxyError, LoadBalancerManager, LoadBalancerView, NatTarget, RenderOptions, RuntimePaths, render,
 )
@@ -177,6 +179,66 @@ def test_render_full_load_balancer(tmp_path):
 @needs_haproxy
 def test_rendered_configuration_is_valid_for_haproxy(tmp_path):
     body, view = full_lb()
+    paths = RuntimePaths(tmp_path)
+    paths.config.write_text(render(body["id"], body, view, paths).text)
+    validate(HAPROXY, paths.config)
+
+
+def nsg_levels(*rules, subnet: bool = True) -> tuple:
+    """Inbound rules of a subnet NSG (or of a NIC NSG with ``subnet=False``), defaults included."""
+    tags = nsg.ServiceTags(virtual_network=(ipaddress.ip_network("10.0.0.0/16"),),
+                           load_balancer=(ipaddress.ip_network("168.63.129.16/32"),))
+    body = {"properties": {"securityRules": [
+        {"name": n, "properties": {"priority": p, "direction": "Inbound", "access": a, "protocol": "Tcp",
+                                   "sourceAddressPrefix": src, "destinationAddressPrefix": "*",
+                                   "destinationPortRange": port}} for n, p, a, src, port in rules],
+        "defaultSecurityRules": [
+            {"name": "DenyAllInBound", "properties": {"priority": 65500, "direction": "Inbound", "access": "Deny",
+                                                      "protocol": "*", "sourceAddressPrefix": "*",
+                                                      "destinationAddressPrefix": "*", "destinationPortRange": "*"}}]}}
+    rules = tuple(nsg.rules_of(body, "Inbound", tags))
+    return (rules, None) if subnet else (None, rules)
+
+
+def test_nsgs_drop_refused_clients_by_their_own_address(tmp_path):
+    """Pass-through: the client's address is judged; a refused flow is dropped, not reset."""
+    name = "nsg-lb"
+    body = lb_body(name, port=80, backend_port=80, nat=(("ssh-vm1", 50001, 22),))
+    web_and_admin = nsg_levels(("web", 100, "Allow", "Internet", "80"), ("ssh", 110, "Allow", "127.0.0.9", "22"))
+    members = [BackendMember(ipconfig_id(f"vm{i}-nic1"), f"10.0.0.{4 + i}", inbound=web_and_admin) for i in (1, 2)]
+    view = lb_view(name, "127.64.0.5", members,
+                   {"ssh-vm1": NatTarget(ipconfig_id("vm1-nic1"), "10.0.0.5", inbound=web_and_admin)})
+    rendering = render(body["id"], body, view, RuntimePaths(tmp_path))
+    http, ssh = section(rendering.text, "lbr.http"), section(rendering.text, "nat.ssh-vm1")
+    assert "tcp-request connection silent-drop if !{ src 0.0.0.0/5 " in http  # the Internet: not the VNet
+    assert "10.0.0.0/16" not in http.split("silent-drop")[1].split("\n")[0]
+    assert "tcp-request connection silent-drop if !{ src 127.0.0.9/32 }" in ssh
+
+    # secure by default: no NSG on the subnet or the NIC lets nothing in through the LB
+    bare = [BackendMember(ipconfig_id("vm1-nic1"), "10.0.0.5", inbound=(None, None))]
+    closed = render(body["id"], body, lb_view(name, "127.64.0.5", bare, {}), RuntimePaths(tmp_path))
+    assert "    tcp-request connection silent-drop\n" in section(closed.text, "lbr.http")
+
+    # a NIC-level deny wins over a subnet allow: the subnet allows SSH from 127.0.0.9, the NIC denies it
+    nic_deny = (web_and_admin[0], nsg_levels(("no-ssh", 100, "Deny", "*", "22"), subnet=False)[1])
+    denied = render(body["id"], body, lb_view(name, "127.64.0.5", [], {"ssh-vm1": NatTarget(
+        ipconfig_id("vm1-nic1"), "10.0.0.5", inbound=nic_deny)}), RuntimePaths(tmp_path))
+    assert "    tcp-request connection silent-drop\n" in section(denied.text, "nat.ssh-vm1")
+
+    # members whose NSGs differ: served without the verdict, and said so
+    mixed = [BackendMember(ipconfig_id("vm1-nic1"), "10.0.0.5", inbound=web_and_admin),
+             BackendMember(ipconfig_id("vm2-nic1"), "10.0.0.6", inbound=(None, None))]
+    differ = render(body["id"], body, lb_view(name, "127.64.0.5", mixed, {}), RuntimePaths(tmp_path))
+    assert "silent-drop" not in section(differ.text, "lbr.http")
+    assert any("NSGs differ" in w for w in differ.warnings)
+
+
+@needs_haproxy
+def test_configuration_with_nsg_verdicts_is_valid_for_haproxy(tmp_path):
+    name = "nsg-lb"
+    body = lb_body(name, port=80, backend_port=80)
+    levels = nsg_levels(("web", 100, "Allow", "Internet", "80"))
+    view = lb_view(name, "127.64.0.5", [BackendMember(ipconfig_id("vm1-nic1"), "10.0.0.5", inbound=levels)], {})
     paths = RuntimePaths(tmp_path)
     paths.config.write_text(render(body["id"], body, view, paths).text)
     validate(HAPROXY, paths.config)

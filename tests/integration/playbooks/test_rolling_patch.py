@@ -20,7 +20,6 @@ tests/output/rolling_patch_figures.json and are printed (pytest -s).
 from __future__ import annotations
 
 import json
-import threading
 import time
 from pathlib import Path
 
@@ -28,7 +27,6 @@ import ansible_runner
 import pytest
 
 from azlab.client import client_environment
-from azlab.loadgen import LoadConfig, LoadGenerator
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -42,27 +40,6 @@ FIGURES = REPO_ROOT / "tests" / "output" / "rolling_patch_figures.json"
 HEALTH_LOG = REPO_ROOT / "tests" / "output" / "rolling_patch_health_log.json"
 LOAD_FIGURES = ("total", "failed", "by_error", "rps_achieved")
 BATCH_FIGURES = ("index", "kind", "update_domain", "vms", "duration_s", "lower_bound_s", "step_durations_s")
-
-
-class Load:
-    """The load generator in a thread for the duration of a `with` block."""
-
-    def __init__(self, address: str, jsonl: Path):
-        self.generator = LoadGenerator(LoadConfig(url=f"http://{address}/version.json", rate=50.0, clients=8,
-                                                  capture_regex=r'"hostname": "([^"]+)"', jsonl=jsonl))
-        self.summary: dict = {}
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self):
-        self.summary = self.generator.run()
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.generator.stop()
-        self._thread.join(30)
 
 
 def private_ips(lab) -> dict[str, str]:
@@ -152,7 +129,8 @@ def patch_vars(tmp_path: Path, version: str, **more) -> dict:
             "rolling_patch_reboot": "always", "rolling_patch_report_dir": str(tmp_path / "reports"), **more}
 
 
-@pytest.mark.serial
+@pytest.mark.dataplane
+@pytest.mark.xdist_group("rolling-patch")  # the longest test: alone on its worker
 def test_rolling_patch_under_load(dataplane_lab, tmp_path):
     figures: dict = {"vm_count": len(VMS), "update_domains": 3}
     try:
@@ -204,7 +182,7 @@ def scenario(lab, tmp_path: Path, figures: dict) -> None:
 
     # the full run under load: canary, apt full-upgrade, app 2.0.0, reboot
     since = time.time()
-    with Load(address, tmp_path / "load-full.jsonl") as load:
+    with lab.load(address, tmp_path / "load-full.jsonl") as load:
         full, figures["full_run_wall_s"] = run_patch(lab, "full", patch_vars(tmp_path, "2.0.0", rolling_patch_canary=True))
     assert full.returncode == 0, full.output[-6000:]
     figures["full_run_load"] = {key: load.summary[key] for key in LOAD_FIGURES}
@@ -229,7 +207,7 @@ def scenario(lab, tmp_path: Path, figures: dict) -> None:
     lab.server.lab.dataplane.set_fault("boot", lab.resources("Microsoft.Compute/virtualMachines")[ud1_vm]["id"])
     since = time.time()
     failing_vars = patch_vars(tmp_path, "3.0.0", rolling_patch_reboot_timeout=45)
-    with Load(address, tmp_path / "load-fault.jsonl") as load:
+    with lab.load(address, tmp_path / "load-fault.jsonl") as load:
         failed, figures["failed_run_wall_s"] = run_patch(lab, "failed", failing_vars)
         assert failed.returncode != 0, failed.output[-4000:]
         assert f"{ud1_vm} failed at step reboot" in failed.output, failed.output[-4000:]
@@ -262,7 +240,7 @@ def scenario(lab, tmp_path: Path, figures: dict) -> None:
     # the other drain methods, on one VM without OS packages or reboot
     for method, version in (("admin_state", "3.1.0"), ("pool", "3.2.0")):
         since = time.time()
-        with Load(address, tmp_path / f"load-{method}.jsonl") as load:
+        with lab.load(address, tmp_path / f"load-{method}.jsonl") as load:
             one, figures[f"{method}_run_wall_s"] = run_patch(lab, method, patch_vars(
                 tmp_path, version, rolling_patch_drain_method=method, rolling_patch_only=[ud2_vm],
                 rolling_patch_os_packages=False, rolling_patch_reboot="never"))

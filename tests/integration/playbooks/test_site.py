@@ -1,6 +1,9 @@
 """site.yml end to end on a fresh data-plane lab (VMs are containers, the LB is HAProxy):
 deploy + verify with inventories/dev (3 Linux VMs), a second run that changes nothing and
-makes no ARM write, then teardown (refused without the confirmation, done with it).
+makes no ARM write; a second tier with the SAME address plan beside it (each public IP and
+NAT port reaches only its own VMs, a rolling patch of one leaves the other untouched, its
+teardown leaves the other serving); then teardown (refused without the confirmation, done
+with it).
 
 The figures the issue asks for (first and no-op run wall time, ARM requests per VM) are
 printed (pytest -s) and written to tests/output/site_figures.json.
@@ -9,7 +12,9 @@ printed (pytest -s) and written to tests/output/site_figures.json.
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
 import time
 from collections import Counter
 from pathlib import Path
@@ -83,18 +88,19 @@ def assert_recap_clean(result, hosts: list[str]) -> dict:
     return recap
 
 
-@pytest.mark.serial
-def test_site_deploys_verifies_is_idempotent_and_tears_down(dataplane_lab):
+@pytest.mark.dataplane
+@pytest.mark.xdist_group("tiers")
+def test_site_deploys_verifies_is_idempotent_and_tears_down(dataplane_lab, tmp_path):
     figures: dict = {"vm_count": len(VMS)}
     try:
-        run_scenario(dataplane_lab, figures)
+        run_scenario(dataplane_lab, figures, tmp_path)
     finally:
         FIGURES.parent.mkdir(parents=True, exist_ok=True)
         FIGURES.write_text(json.dumps(figures, indent=2) + "\n")
         print("\nsite.yml figures:", json.dumps(figures, indent=2))
 
 
-def run_scenario(lab, figures: dict) -> None:
+def run_scenario(lab, figures: dict, tmp_path: Path) -> None:
 
     # first run on a fresh lab: deploy + verify
     mark = lab.mark()
@@ -132,6 +138,8 @@ def run_scenario(lab, figures: dict) -> None:
     assert all(changed == 0 for changed in figures["noop_run_changed"].values()), recap
     assert writes == [], [(w["method"], w["path"]) for w in writes]
 
+    second_tier_beside_the_first(lab, figures, tmp_path)
+
     # teardown without the confirmation: refused, naming the variable and the group, no write
     mark = lab.mark()
     refused, _elapsed = timed_playbook(lab, "playbooks/teardown.yml")
@@ -147,3 +155,58 @@ def run_scenario(lab, figures: dict) -> None:
     assert RESOURCE_GROUP.lower() not in [g["name"].lower() for g in lab.server.lab.resource_groups()]
     again, _elapsed = timed_playbook(lab, "playbooks/teardown.yml", extra_vars={"webfarm_teardown_confirm": RESOURCE_GROUP})
     assert again.returncode == 0 and again.recap()["localhost"]["changed"] == 0, again.output[-3000:]
+
+
+def hostname_over_nat(lab, address: str, port: int) -> str:
+    """The hostname of the VM behind one NAT port (ssh as the dev inventory does)."""
+    key = Path(os.path.expanduser("~/.ssh/webfarm_dev_ed25519"))
+    done = subprocess.run(["ssh", "-i", str(key), "-p", str(port), "-o", "BatchMode=yes", "-o", "ConnectTimeout=5",
+                           "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR",
+                           f"azureuser@{address}", "hostname"], capture_output=True, text=True, timeout=30, check=False)
+    return done.stdout.strip()
+
+
+def nat_ports(lab, app: str) -> dict[str, int]:
+    rules = lab.resources("Microsoft.Network/loadBalancers")[f"{app}-lb"]["properties"]["inboundNatRules"]
+    return {rule["name"].replace("ssh-", f"{app}-"): rule["properties"]["frontendPort"] for rule in rules}
+
+
+def second_tier_beside_the_first(lab, figures: dict, tmp_path: Path) -> None:
+    """app2 with app1's address plan (10.0.0.0/16, the same private IPs): isolated as on Azure."""
+    app2 = {"webfarm_app": "app2", "webfarm_vm_count": 2}
+    deployed, figures["second_tier_wall_s"] = timed_playbook(lab, "site.yml", extra_vars=app2)
+    assert deployed.returncode == 0, deployed.output[-6000:]
+    plans = {vnet["name"]: vnet["properties"]["addressSpace"]["addressPrefixes"]
+             for vnet in lab.resources("Microsoft.Network/virtualNetworks").values()}
+    assert plans["app1-vnet"] == plans["app2-vnet"], plans
+    app1_ip, app2_ip = lab.public_ip("app1-pip"), lab.public_ip("app2-pip")
+    assert {page["hostname"] for page in lab.pages_through_lb(app1_ip, 20)} == set(VMS)
+    assert {page["hostname"] for page in lab.pages_through_lb(app2_ip, 20)} == {"app2-vm1", "app2-vm2"}
+    for app, address in (("app1", app1_ip), ("app2", app2_ip)):
+        for vm, port in nat_ports(lab, app).items():
+            assert hostname_over_nat(lab, address, port) == vm, f"{address}:{port} is not {vm}'s NAT port"
+
+    # a rolling patch of app2 under load on app1: app1 never drained, every request answered by app1
+    started = time.time()
+    with lab.load(app1_ip, tmp_path / "load-app1.jsonl") as load:
+        patched, figures["second_tier_patch_wall_s"] = timed_playbook(
+            lab, "playbooks/rolling_patch.yml",
+            extra_vars={**app2, "rolling_patch_os_packages": False, "rolling_patch_reboot": "never",
+                        "rolling_patch_report_dir": str(tmp_path)})
+    assert patched.returncode == 0, patched.output[-6000:]
+    figures["app1_load_during_app2_patch"] = {k: load.summary[k] for k in ("total", "failed", "captures")}
+    assert load.summary["failed"] == 0 and set(load.summary["captures"]) == set(VMS), load.summary
+    app1_events = [e for e in lab.server.lab.store.health_events(since=started) if e["rule"] == "app1-lb-rule-http"]
+    assert app1_events == [], f"app1's backends changed state during app2's patch: {app1_events}"
+    app2_drains = [e for e in lab.server.lab.store.health_events(since=started)
+                   if e["rule"] == "app2-lb-rule-http" and e["state"].lower() == "down"]
+    assert len({event["backend"] for event in app2_drains}) == 2, app2_drains
+    vms = lab.resources("Microsoft.Compute/virtualMachines")
+    assert all("webfarm_patch_run" not in (vms[vm].get("tags") or {}) for vm in VMS)
+    assert all((vms[vm].get("tags") or {}).get("webfarm_patch_state") == "done" for vm in ("app2-vm1", "app2-vm2"))
+
+    # app2's teardown leaves app1 serving
+    removed, _elapsed = timed_playbook(lab, "playbooks/teardown.yml",
+                                       extra_vars={**app2, "webfarm_teardown_confirm": "app2-dev-rg"})
+    assert removed.returncode == 0, removed.output[-3000:]
+    assert {page["hostname"] for page in lab.pages_through_lb(app1_ip, 20)} == set(VMS)

@@ -39,7 +39,8 @@ def _env(**extra: str) -> dict[str, str]:
             "ANSIBLE_NOCOLOR": "1", "PY_COLORS": "0", "NO_COLOR": "1", **extra}
 
 
-@pytest.mark.serial
+@pytest.mark.dataplane
+@pytest.mark.xdist_group("tiers")
 def test_nginx_role_molecule_scenario():
     problem = _podman_problem()
     if problem:

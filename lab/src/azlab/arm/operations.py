@@ -31,14 +31,34 @@ class Operation:
     error: dict | None = None
     on_done: Callable[[], None] | None = field(default=None, repr=False)
     settled: bool = False
+    #: What else must finish before the operation does (the data plane making a VM): returns
+    #: None while pending, {} when done, an ARM error {"code", "message"} when it failed.
+    gate: Callable[[], dict | None] | None = field(default=None, repr=False)
+    gate_timeout: float = 600.0
 
     def status(self, now: float) -> str:
-        if now < self.done_at:
+        if now < self.done_at or not self._gate_passed(now):
             return "InProgress"
         return "Failed" if self.error else "Succeeded"
 
+    def _gate_passed(self, now: float) -> bool:
+        if self.gate is None:
+            return True
+        outcome = self.gate()
+        if outcome is None and now - self.started < self.gate_timeout:
+            return False
+        if outcome is None:
+            outcome = {"code": "OperationTimedOut", "message": f"The lab's data plane did not finish the operation "
+                                                              f"within {self.gate_timeout:.0f} s."}
+        if outcome:
+            self.error = outcome
+        self.gate = None  # decided once
+        return True
+
     def retry_after(self, now: float) -> int:
-        return max(0, math.ceil(self.done_at - now)) if now < self.done_at else 0
+        if now < self.done_at:
+            return max(0, math.ceil(self.done_at - now))
+        return 1 if self.gate is not None else 0  # waiting for the data plane: poll each second
 
     def async_url(self, subscription: str, api_version: str) -> str:
         return (
@@ -62,10 +82,11 @@ class Operations:
         self.now = now
 
     def start(self, namespace: str, location: str, resource_id: str, kind: str, duration: float,
-              on_done: Callable[[], None] | None = None, result: dict | None = None) -> Operation:
+              on_done: Callable[[], None] | None = None, result: dict | None = None,
+              gate: Callable[[], dict | None] | None = None) -> Operation:
         now = self.now()
         op = Operation(str(uuid.uuid4()), namespace, location or "global", resource_id, kind, now, now + duration,
-                       result=result, on_done=on_done)
+                       result=result, on_done=on_done, gate=gate)
         with self._lock:
             self._ops[op.id] = op
         if duration <= 0:
@@ -81,10 +102,8 @@ class Operations:
         key = resource_id.lower()
         now = self.now()
         with self._lock:
-            for op in self._ops.values():
-                if op.resource_id.lower() == key and now < op.done_at:
-                    return op
-        return None
+            ops = [op for op in self._ops.values() if op.resource_id.lower() == key]
+        return next((op for op in ops if op.status(now) == "InProgress"), None)
 
     def settle(self) -> None:
         now = self.now()

@@ -13,7 +13,7 @@ from azlab.models.base import Context
 from azlab.models.ids import ResourceId
 from azlab.models.resources import RESOURCE_GROUP_TYPE
 from azlab.models.store import Store, key_of
-from azlab.settings import LabSettings
+from azlab.settings import PUBLIC_IP_RANGE_KEY, LabSettings
 
 
 class Lab:
@@ -21,6 +21,7 @@ class Lab:
         self.settings = settings
         self.identity = settings.identity()
         self.store = store or Store(settings.db_path)
+        self.store.set_value(PUBLIC_IP_RANGE_KEY, settings.public_ip_range)
         self.registry = build_registry()
         self.operations = Operations()
         self.faults = Faults()
@@ -56,7 +57,8 @@ class Lab:
     def start_operation(self, namespace: str, location: str, resource_id: str, kind: str, full_type: str,
                         verb: str, on_done=None, result: dict | None = None) -> Operation:
         duration = self.profile.lro_seconds(full_type, verb)
-        return self.operations.start(namespace, location, resource_id, kind, duration, on_done, result)
+        gate = self.dataplane.gate_for(kind, full_type, resource_id) if self.dataplane is not None else None
+        return self.operations.start(namespace, location, resource_id, kind, duration, on_done, result, gate)
 
     # -- deletes ----------------------------------------------------------------------
 
@@ -83,6 +85,7 @@ class Lab:
 
     def reset(self) -> None:
         self.store.clear()
+        self.store.set_value(PUBLIC_IP_RANGE_KEY, self.settings.public_ip_range)
         self.faults.clear()
         if self.dataplane is not None:
             self.dataplane.reset()

@@ -20,6 +20,7 @@ import base64
 import hashlib
 import json
 import logging
+import os
 import re
 import shutil
 import threading
@@ -27,15 +28,17 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from azlab.dataplane import image, podman, vnet
-from azlab.dataplane.lb import BackendMember, HAProxyError, LoadBalancerManager, LoadBalancerView, NatTarget
+from azlab.dataplane import image, podman, resolve, vnet
+from azlab.dataplane.security import SecurityView
+from azlab.dataplane.lb import HAProxyError, LoadBalancerManager
 from azlab.dataplane.lb.paths import RuntimePaths
 from azlab.dataplane.lb.process import HAProxyProcess
 from azlab.dataplane.lb.view import RenderOptions
+from azlab.models.compute.catalog import find_size
 from azlab.models.compute.common import VM_TYPE
-from azlab.models.compute.state import set_power_state, vm_spec
+from azlab.models.compute.state import provisioning_failure, record_provisioning_failure, set_power_state, vm_spec
 from azlab.models.network.common import LB_TYPE, VNET_TYPE
-from azlab.models.network.lb import backend_name, nic_members
+from azlab.models.network.lb import set_unserved
 from azlab.models.store import key_of
 
 LOG = logging.getLogger(__name__)
@@ -74,15 +77,24 @@ def container_name(vm_id: str) -> str:
     return f"azlab-{_safe(vm_id.rstrip('/').rsplit('/', 1)[1], 32)}-{_digest(vm_id)}"
 
 
-def _subnet_prefixes(subnet: dict) -> list[str]:
-    props = subnet.get("properties") or {}
-    return list(props.get("addressPrefixes") or ([props["addressPrefix"]] if props.get("addressPrefix") else []))
+def capacity_refusal(vm_size: str) -> str | None:
+    """Why this host cannot run a VM of ``vm_size``, or None.
 
-
-def _mac(nic: dict) -> str:
-    """Azure spells a MAC 00-0D-3A-..; podman wants 00:0d:3a:.."""
-    mac = (nic.get("properties") or {}).get("macAddress")
-    return mac.replace("-", ":").lower() if mac else image.mac_address_for(key_of(nic["id"]))
+    Azure places a VM on a host with room for its size; the lab's only host is this machine,
+    so a size with more vCPUs or memory than the machine has fails to allocate, as a size no
+    cluster can hold fails on Azure (AllocationFailed)."""
+    size = find_size(vm_size)
+    if size is None:
+        return None
+    cores = os.cpu_count() or 1
+    if size.cores > cores:
+        return (f"Allocation failed: {size.name} has {size.cores} vCPUs and the lab's host has {cores} cores. "
+                "Choose a smaller VM size.")
+    memory_mb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // (1024 * 1024)
+    if size.memory_mb > memory_mb:
+        return (f"Allocation failed: {size.name} has {size.memory_mb} MiB of memory and the lab's host has "
+                f"{memory_mb} MiB. Choose a smaller VM size.")
+    return None
 
 
 def instance_id(state_dir: Path) -> str:
@@ -149,8 +161,11 @@ class DataPlane:
         self._faults: dict[str, set[str]] = {kind: set() for kind in FAULT_KINDS}
         self._errors: dict[str, str] = {}
         self._notes: dict[str, str] = {}
+        self._made: set[str] = set()             # VM keys whose container was made (or found)
         self._vnet_sources: dict[str, str] = {}  # VNet key -> host address that reaches into it
         self._vnets_made: dict[str, tuple] = {}  # VNet key -> (vnet.VNet made, its host address)
+        self._filters: dict[str, str] = {}       # VNet key -> filter table last applied to its router
+        self._security = SecurityView(self.store, {})
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -181,7 +196,7 @@ class DataPlane:
         with self._idle:
             purge(self.state_dir)
             for table in (self._reported, self._restarts, self._started_at, self._applied, self._errors, self._notes,
-                          self._vnets_made):
+                          self._vnets_made, self._filters):
                 table.clear()
             self.clear_faults()
 
@@ -197,6 +212,30 @@ class DataPlane:
                     return False
                 self._idle.wait(remaining)
         return True
+
+    # -- what ARM waits for ------------------------------------------------------------------
+
+    def gate_for(self, kind: str, full_type: str, resource_id: str):
+        """For ARM's operation on a resource: a callable that says when the data plane is done
+        with it (None: pending, {}: done, an ARM error: failed), or None if ARM need not wait.
+
+        A VM create or update finishes once its container runs, and fails as an allocation
+        failure does on Azure when the container cannot be made: a VM is never reported
+        created while nothing runs.
+        """
+        if kind != "put" or full_type.lower() != VM_TYPE.lower():
+            return None
+        key = key_of(resource_id)
+        spec = vm_spec(self.store, resource_id) if self.store.exists(resource_id) else None
+        if spec is None or spec["os_type"] != "Linux" or not spec["guest"]:
+            return None
+
+        def outcome() -> dict | None:
+            failure = provisioning_failure(self.store, key)
+            if failure is not None:
+                return dict(failure)
+            return {} if key in self._made else None
+        return outcome
 
     # -- faults ---------------------------------------------------------------------------
 
@@ -266,6 +305,8 @@ class DataPlane:
     def _reconcile(self) -> None:
         containers = self._containers()
         vnets = self._reconcile_vnets()
+        self._security = SecurityView(self.store, self._vnet_sources)
+        self._reconcile_filters(vnets)
         nics_in_use = self._reconcile_vms(containers, vnets)
         self._remove_stale_namespaces(nics_in_use)
         self._reconcile_lbs()
@@ -309,12 +350,13 @@ class DataPlane:
         for vnet_id, body in self.store.list(VNET_TYPE):
             key = key_of(vnet_id)
             wanted = vnet.VNet(vnet_id, tuple(cidr for subnet in body.get("properties", {}).get("subnets", [])
-                                              for cidr in _subnet_prefixes(subnet)))
+                                              for cidr in resolve.subnet_prefixes(subnet)))
             made = self._vnets_made.get(key)
             if made is not None and made[0] == wanted and vnet.vnet_namespace(self._lab, vnet_id) in present:
                 sources[key] = made[1]
                 ready.add(key)
                 continue
+            self._filters.pop(key, None)  # a (re)made router has no filter table yet
             try:
                 sources[key] = vnet.ensure_vnet(self._lab, wanted)
                 self._vnets_made[key] = (wanted, sources[key])
@@ -325,6 +367,24 @@ class DataPlane:
             ready.add(key)
         self._vnet_sources = sources
         return ready
+
+    def _reconcile_filters(self, vnets: set[str]) -> None:
+        """Each VNet's router enforces the NSGs of its subnets and NICs (rewritten on change)."""
+        for vnet_id, _ in self.store.list(VNET_TYPE):
+            key = key_of(vnet_id)
+            if key not in vnets:
+                continue
+            table = self._security.vnet_filter(vnet_id)
+            if self._filters.get(key) == table:
+                continue
+            try:
+                vnet.apply_filter(self._lab, vnet_id, table)
+                self._filters[key] = table
+                self._error(key, None)
+            except vnet.NetworkError as exc:
+                self._error(key, f"virtual network {vnet_id}: its NSGs are not enforced: {exc}")
+        for key in [k for k in self._filters if k not in vnets]:
+            del self._filters[key]
 
     def _remove_stale_namespaces(self, nics_in_use: set[str]) -> None:
         """Namespaces of deleted VNets, and of NICs that no VM container uses any more."""
@@ -363,6 +423,7 @@ class DataPlane:
                 shutil.rmtree(self.seeds_dir / container["name"], ignore_errors=True)
                 for table in (self._reported, self._restarts, self._started_at, self._notes, self._errors):
                     table.pop(key, None)
+                self._made.discard(key)
         return nics_in_use
 
     def _reconcile_vm(self, spec: dict, container: dict | None, vnets: set[str]) -> None:
@@ -372,6 +433,10 @@ class DataPlane:
         self._note_arm_requests(key, spec)
         goal = spec["power_goal"] or "running"
         held_down = key in self._faults["kill"] or key in self._faults["boot"]
+        if provisioning_failure(self.store, key) is not None:
+            return  # tried and failed; a new PUT of the VM clears the failure and tries again
+        if container is not None:
+            self._made.add(key)
         if container is None:
             if goal == "running" and not held_down:
                 self._create(spec, vnets)
@@ -393,7 +458,7 @@ class DataPlane:
             podman.run(["restart", "--time", str(STOP_SECONDS), container["name"]])
         elif not running and not held_down:
             self._report(key, "starting")
-            port = self._nic_port(spec)
+            port = resolve.nic_port(self.store, spec)
             if port is None:
                 return
             vnet.ensure_nic(self._lab, port)  # gone if the host rebooted while the VM was stopped
@@ -418,38 +483,23 @@ class DataPlane:
     def _create(self, spec: dict, vnets: set[str]) -> None:
         """Queue one VM for the creation pool (VMs boot in parallel, as Azure creates them)."""
         key = key_of(spec["id"])
-        port = self._nic_port(spec)
+        self._made.discard(key)
+        refusal = capacity_refusal(spec["vm_size"])
+        if refusal:
+            self._fail(spec, "AllocationFailed", refusal)
+            return
+        port = resolve.nic_port(self.store, spec)
         if port is None:
+            self._fail(spec, "VMProvisioningFailed", "its NIC has no ip configuration in a subnet")
             return
         if key_of(port.vnet_id) not in vnets:
-            self._error(key, f"VM {spec['id']}: its virtual network has no namespace (see the VNet's error)")
+            self._fail(spec, "VMProvisioningFailed", f"the lab could not make its virtual network {port.vnet_id}: "
+                                                     f"{self._errors.get(key_of(port.vnet_id), 'see azlab status')}")
             return
         self._error(key, None)
         self._creating.add(key)
         self._report(key, "starting")
         self._pool.submit(self._create_container, spec, port)
-
-    def _nic_port(self, spec: dict) -> vnet.NicPort | None:
-        """The VM's primary NIC ip configuration as the guest will see it (None: an error is noted)."""
-        nic = self.store.get(spec["network_interfaces"][0]) if spec["network_interfaces"] else None
-        configs = (nic or {}).get("properties", {}).get("ipConfigurations", [])
-        config = next((c for c in configs if c["properties"].get("primary")), configs[0] if configs else None)
-        subnet_id = ((config or {}).get("properties", {}).get("subnet") or {}).get("id")
-        cidr = self._subnet_cidr(subnet_id) if subnet_id else None
-        if config is None or cidr is None:
-            self._error(key_of(spec["id"]), f"VM {spec['id']}: no NIC ip configuration with a subnet")
-            return None
-        return vnet.NicPort(nic_id=nic["id"], vnet_id=vnet.vnet_of(subnet_id),
-                            private_ip=config["properties"]["privateIPAddress"], subnet_cidr=cidr, mac=_mac(nic))
-
-    def _subnet_cidr(self, subnet_id: str) -> str | None:
-        """The prefix of the subnet that holds a NIC (its first, when it has several)."""
-        name = subnet_id.rstrip("/").rsplit("/subnets/", 1)[1]
-        for subnet in (self.store.get(vnet.vnet_of(subnet_id)) or {}).get("properties", {}).get("subnets", []):
-            if subnet["name"].lower() == name.lower():
-                prefixes = _subnet_prefixes(subnet)
-                return prefixes[0] if prefixes else None
-        return None
 
     def _create_container(self, spec: dict, port: vnet.NicPort) -> None:
         key = key_of(spec["id"])
@@ -462,12 +512,23 @@ class DataPlane:
             podman.run(image.vm_run_args(name, ref, hostname=spec["guest"].get("computerName") or spec["name"],
                                          seed_dir=seed, network=f"ns:{netns}",
                                          labels={**self._labels("vm"), VM_LABEL: key}))
+            self._made.add(key)
             LOG.info("VM %s: container %s started", spec["id"], name)
         except (podman.PodmanError, image.ImageBuildError, vnet.NetworkError) as exc:
-            self._error(key, f"VM {spec['id']}: {exc}")
+            self._fail(spec, "VMProvisioningFailed", f"the lab could not start the VM's container: {exc}")
         finally:
             self._creating.discard(key)
             self._wake.set()
+
+    def _fail(self, spec: dict, code: str, message: str) -> None:
+        """The VM cannot be made: its provisioning fails with the reason (ARM's create fails)."""
+        key = key_of(spec["id"])
+        self._error(key, f"VM {spec['id']}: {message}")
+        try:
+            record_provisioning_failure(self.store, spec["id"], code, message)
+        except KeyError:
+            return  # deleted meanwhile
+        self._report(key, "stopped")
 
     def _ensure_image(self) -> str:
         with self._image_lock:
@@ -490,10 +551,12 @@ class DataPlane:
 
     def _reconcile_lbs(self) -> None:
         wanted = set()
+        resolver = resolve.LoadBalancerResolver(self.lab.context(), self._security, self._vnet_sources,
+                                                self._probe_faulted_nics())
         for lb_id, body in self.store.list(LB_TYPE):
             key = key_of(lb_id)
             wanted.add(key)
-            view = self._lb_view(lb_id, body)
+            view = resolver.view(lb_id, body)
             fingerprint = json.dumps([body, repr(view)], sort_keys=True, default=str)
             if self._lb_running(lb_id) and self._applied.get(key) == (lb_id, fingerprint):
                 continue
@@ -501,66 +564,20 @@ class DataPlane:
                 result = self.lbs.apply(lb_id, body, view)
                 self._applied[key] = (lb_id, fingerprint)
                 self._error(key, None)
+                set_unserved(self.store, lb_id, None)
                 LOG.info("load balancer %s: %s in %.2fs", lb_id, result.action, result.seconds)
             except (HAProxyError, ValueError) as exc:
                 self._error(key, f"load balancer {lb_id}: {exc}")
+                if not self._lb_running(lb_id):  # a rejected reload leaves the previous one serving
+                    set_unserved(self.store, lb_id, str(exc))
         for key, (lb_id, _) in list(self._applied.items()):
             if key not in wanted:
                 self.lbs.remove(lb_id)
+                set_unserved(self.store, lb_id, None)
                 del self._applied[key]
 
     def _lb_running(self, lb_id: str) -> bool:
         return key_of(lb_id) in {key_of(i) for i in self.lbs.running()}
-
-    def _lb_view(self, lb_id: str, body: dict) -> LoadBalancerView:
-        """Resolve what the LB body only references: addresses, pool members, NAT targets."""
-        props = body.get("properties", {})
-        members = nic_members(self.lab.context(), lb_id)
-        faulted_nics = self._probe_faulted_nics()
-        addresses = {}
-        for frontend in props.get("frontendIPConfigurations", []):
-            pip_id = ((frontend.get("properties") or {}).get("publicIPAddress") or {}).get("id")
-            pip = self.store.get(pip_id) if pip_id else None
-            if pip and pip["properties"].get("ipAddress"):
-                addresses[pip_id] = pip["properties"]["ipAddress"]
-        pools = {pool["id"]: self._pool_members(pool, members.get(pool["id"].lower(), []), faulted_nics)
-                 for pool in props.get("backendAddressPools", [])}
-        nat = {}
-        for rule in props.get("inboundNatRules", []):
-            targets = members.get(rule["id"].lower(), [])
-            source = self._source_into(targets[0][1]["properties"].get("subnet")) if targets else None
-            # no source: its VNet has no namespace yet, so nothing may be reached (not even
-            # by the host's own routes, which lead out of the lab)
-            nat[rule["id"]] = (NatTarget(targets[0][1]["id"], targets[0][1]["properties"]["privateIPAddress"], source)
-                               if source else None)
-        return LoadBalancerView(addresses, pools, nat)
-
-    def _source_into(self, subnet_or_vnet: dict | None) -> str | None:
-        """The host address that reaches into the VNet a subnet (or VNet) reference points
-        into; None while that VNet has no namespace (then nothing is reached)."""
-        ref = (subnet_or_vnet or {}).get("id")
-        return self._vnet_sources.get(key_of(vnet.vnet_of(ref))) if ref else None
-
-    def _pool_members(self, pool: dict, nic_configs: list, faulted_nics: set[str]) -> list[BackendMember]:
-        stored = {a["name"]: a["properties"] for a in pool.get("properties", {}).get("loadBalancerBackendAddresses", [])}
-        out = []
-        for nic, config in nic_configs:
-            admin = stored.get(backend_name(config), {}).get("adminState", "None")
-            source = self._source_into(config["properties"].get("subnet"))
-            if source is None:
-                continue  # its VNet has no namespace yet: nothing can reach it
-            out.append(BackendMember(config["id"], config["properties"].get("privateIPAddress", ""), admin,
-                                     probe_fault=key_of(nic["id"]) in faulted_nics, source=source))
-        pool_vnet = pool.get("properties", {}).get("virtualNetwork")
-        for name, address in stored.items():
-            if address.get("ipAddress"):
-                # an IP-based pool address is reached in the VNet it names (Azure requires one)
-                source = self._source_into(address.get("virtualNetwork") or address.get("subnet") or pool_vnet)
-                if source is None:
-                    continue
-                out.append(BackendMember(f"{pool['id']}/loadBalancerBackendAddresses/{name}", address["ipAddress"],
-                                         address.get("adminState", "None"), source=source))
-        return out
 
     def _probe_faulted_nics(self) -> set[str]:
         """NICs of the VMs under a probe fault (a NIC names its VM only when read through ARM)."""

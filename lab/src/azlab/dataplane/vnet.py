@@ -262,6 +262,14 @@ def _ensure_uplink(lab: str, vnet_id: str, ns: str) -> str:
     return host_address
 
 
+def apply_filter(lab: str, vnet_id: str, table: str) -> None:
+    """Replace the filter table of the VNet's router (``iptables-restore``: all at once)."""
+    proc = subprocess.run(["ip", "netns", "exec", vnet_namespace(lab, vnet_id), "iptables-restore", "-w", "10"],
+                          input=table, capture_output=True, text=True, timeout=30)
+    if proc.returncode != 0:
+        raise NetworkError(f"iptables-restore in {vnet_namespace(lab, vnet_id)} failed: {proc.stderr.strip()}")
+
+
 def remove_namespace(ns: str) -> None:
     """Delete a namespace with its interfaces; a VNet's uplink goes first, synchronously
     (a namespace's own teardown is asynchronous), and its source route with it."""

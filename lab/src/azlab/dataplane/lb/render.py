@@ -18,9 +18,10 @@ import logging
 from dataclasses import dataclass
 from urllib.parse import quote
 
+from azlab.dataplane import nsg
 from azlab.dataplane.lb.paths import RuntimePaths, digest, safe_label
 from azlab.dataplane.lb.view import (
-    BackendMember, LoadBalancerView, RenderOptions, Rendering, ServerRef,
+    BackendMember, LoadBalancerView, NatTarget, RenderOptions, Rendering, ServerRef,
 )
 
 LOG = logging.getLogger(__name__)
@@ -187,9 +188,11 @@ class _Translator:
         probe = self.probe(where, props.get("probe"))
         name = backend_name("lbr", rule["name"])
         members = self.pools.get((props.get("backendAddressPool") or {}).get("id", "").rstrip("/").lower(), ())
-        servers = [self.rule_server(name, rule["name"], member, backend_port, probe)
-                   for member in members if self.valid_member(where, member)]
-        lines = [f"listen {name}", f"    bind {bind}", *self.distribution(props.get("loadDistribution")),
+        valid = [member for member in members if self.valid_member(where, member)]
+        servers = [self.rule_server(name, rule["name"], member, backend_port, probe) for member in valid]
+        lines = [f"listen {name}", f"    bind {bind}",
+                 *self.source_acl(where, [self.allowed(member, backend_port) for member in valid]),
+                 *self.distribution(props.get("loadDistribution")),
                  *self.idle_timeouts(props), *self.probe_lines(probe)]
         return "\n".join(lines + [self.server_line(ref) for ref in sorted(servers, key=lambda r: r.server)] + [""])
 
@@ -232,6 +235,35 @@ class _Translator:
         protocol = props.get("protocol", "Tcp")
         path = quote(props.get("requestPath") or "/", safe=PATH_SAFE) if protocol in ("Http", "Https") else ""
         return Probe(protocol, port, path, interval, threshold)
+
+    @staticmethod
+    def allowed(member: BackendMember | NatTarget, port: int) -> list | None:
+        """The client sources the member's NSGs let through to ``port`` (None: not enforced)."""
+        if member.inbound is None:
+            return None
+        return nsg.allowed_sources(member.inbound, member.private_ip, port, through_load_balancer=True)
+
+    def source_acl(self, where: str, allowed: list[list | None]) -> list[str]:
+        """Drop the clients the backends' NSGs refuse, judged by the client's own address.
+
+        Azure's LB is pass-through, so the VM's NSGs see the client; behind HAProxy the VNet
+        sees the LB instead, so the verdict is taken here. A refused flow is dropped without a
+        reset (``silent-drop``), as an NSG drops it. When the members' NSGs disagree the
+        verdict depends on the member a flow would reach, which HAProxy cannot know here: the
+        rule is then served without it, and says so.
+        """
+        judged = [sources for sources in allowed if sources is not None]
+        if not judged:
+            return []
+        if len(judged) != len(allowed) or any(sources != judged[0] for sources in judged):
+            self.warn(where, "its backends' NSGs differ, so clients are not judged by their own address "
+                             "(each VNet judges the flow as coming from the load balancer)")
+            return []
+        if judged[0] == [nsg.EVERYTHING]:
+            return []
+        if not judged[0]:
+            return ["    tcp-request connection silent-drop"]
+        return [f"    tcp-request connection silent-drop if !{{ src {' '.join(map(str, judged[0]))} }}"]
 
     @staticmethod
     def distribution(mode: str | None) -> list[str]:
@@ -324,5 +356,6 @@ class _Translator:
                         ip=target.private_ip, port=backend_port, check_port=None, probe_protocol=None,
                         admin_state="None", source=target.source)
         self.servers.append(ref)
-        return "\n".join([f"listen {ref.backend}", f"    bind {bind}", *self.idle_timeouts(props),
-                          self.server_line(ref), ""])
+        return "\n".join([f"listen {ref.backend}", f"    bind {bind}",
+                          *self.source_acl(where, [self.allowed(target, backend_port)]),
+                          *self.idle_timeouts(props), self.server_line(ref), ""])

@@ -14,6 +14,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
+from azlab.dataplane.nsg import Rule
+
+#: Inbound rules of (subnet NSG, NIC NSG); None where there is no NSG.
+InboundLevels = tuple[tuple[Rule, ...] | None, tuple[Rule, ...] | None]
+
 ADMIN_STATES = ("None", "Up", "Down")
 
 
@@ -28,7 +33,10 @@ class BackendMember:
     so it fails as if the VM stopped answering it, without touching the guest.
     ``source`` is the host address that reaches into the member's VNet (``dataplane/vnet``):
     HAProxy connects from it; None lets the host's routes pick (the driver's tests, whose
-    backends run on the host).
+    backends run on the host). ``inbound`` holds the inbound rules of the member's subnet
+    NSG and NIC NSG (None where there is none): the LB drops a client they refuse, judged by
+    its own source address as Azure's pass-through LB does; None (the driver's tests) means
+    no NSG enforcement at all.
     """
 
     ip_configuration_id: str
@@ -36,6 +44,7 @@ class BackendMember:
     admin_state: str = "None"
     probe_fault: bool = False
     source: str | None = None
+    inbound: InboundLevels | None = None
 
     def __post_init__(self) -> None:
         if self.admin_state not in ADMIN_STATES:
@@ -50,6 +59,7 @@ class NatTarget:
     ip_configuration_id: str
     private_ip: str
     source: str | None = None
+    inbound: InboundLevels | None = None
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,8 @@ ARM stores a VM's body plus keys starting with '_' that ARM never shows:
   writes it, so the data plane can tell a request from its own reports.
 - ``_restarts``: bumped by each restart action, so a subscriber sees a restart request.
 - ``_placement``: ``{"platformUpdateDomain": u, "platformFaultDomain": f}``, fixed at creation.
+- ``_failure``: ``{"code", "message"}`` when the data plane could not make the VM (its
+  provisioningState is then Failed); a new PUT of the VM clears it and is tried again.
 
 The guest identity (osProfile incl. secrets) lives on the OS disk under ``_guest``;
 ``vm_spec`` joins both into what the data plane needs to run a VM.
@@ -34,6 +36,21 @@ def set_power_state(store: Store, vm_id: str, state: str) -> None:
     if state not in POWER_STATES:
         raise ValueError(f"power state must be one of {', '.join(POWER_STATES)}, not {state!r}")
     _update(store, vm_id, VM_TYPE, lambda body: body.__setitem__("_power", state))
+
+
+def record_provisioning_failure(store: Store, vm_id: str, code: str, message: str) -> None:
+    """The data plane could not make the VM: provisioning failed, with Azure's code and why."""
+
+    def apply(body: dict) -> None:
+        body["_failure"] = {"code": code, "message": message}
+        body["properties"]["provisioningState"] = "Failed"
+
+    _update(store, vm_id, VM_TYPE, apply)
+
+
+def provisioning_failure(store: Store, vm_id: str) -> dict | None:
+    """``{"code", "message"}`` if the data plane could not make the VM, else None."""
+    return (store.get(vm_id) or {}).get("_failure")
 
 
 def set_extension_status(store: Store, extension_id: str, state: str, message: str) -> None:

@@ -198,7 +198,7 @@ class VirtualMachineType(ResourceType):
         new["provisioningState"] = "Succeeded"
         out["properties"] = new
         for key, value in existing.items():
-            if key.startswith("_"):
+            if key.startswith("_") and key != "_failure":  # a new PUT tries a failed VM again
                 out[key] = value
         if props.get("userData"):
             out["_userData"] = props["userData"]
@@ -278,8 +278,11 @@ class VirtualMachineType(ResourceType):
         boot = props.get("diagnosticsProfile", {}).get("bootDiagnostics", {})
         if boot.get("enabled"):
             view["bootDiagnostics"] = self._boot_diagnostics(vm, boot.get("storageUri"))
-        view["statuses"] = [status("ProvisioningState/succeeded", "Provisioning succeeded", time=created),
-                            status(f"PowerState/{power}", POWER_STATES[power])]
+        failure = vm.get("_failure")
+        provisioning = (status(f"ProvisioningState/failed/{failure['code']}", "Provisioning failed", failure["message"],
+                               level="Error") if failure else
+                        status("ProvisioningState/succeeded", "Provisioning succeeded", time=created))
+        view["statuses"] = [provisioning, status(f"PowerState/{power}", POWER_STATES[power])]
         return view
 
     @staticmethod

@@ -517,6 +517,16 @@ class LoadBalancingRules(ReadOnlyEmbeddedType):
         return rule_health(ctx, lb, rule)
 
 
+UNSERVED_KEY = "dataplane.lb-unserved:"
+
+
+def set_unserved(store, lb_id: str, reason: str | None) -> None:
+    """The data plane cannot run this load balancer (``reason``), or can again (None)."""
+    key = UNSERVED_KEY + lb_id.rstrip("/").lower()
+    if store.get_value(key) != reason:
+        store.set_value(key, reason)
+
+
 def rule_health(ctx: Context, lb: dict, rule: dict) -> dict:
     """Per-backend health of one rule, from the probe transitions the data plane recorded.
 
@@ -529,11 +539,15 @@ def rule_health(ctx: Context, lb: dict, rule: dict) -> dict:
     pool_id = (props.get("backendAddressPool") or {}).get("id")
     pool = next((p for p in lb["properties"].get("backendAddressPools", []) if same_id(p["id"], pool_id)), None)
     latest = ctx.store.current_health(lb["id"], rule["name"])
+    unserved = ctx.store.get_value(UNSERVED_KEY + lb["id"].rstrip("/").lower())
     entries = []
     for address in (pool or {}).get("properties", {}).get("loadBalancerBackendAddresses", []):
         entry, key = backend_entry(ctx, pool["id"], address)
-        entry["state"], entry["reason"] = backend_state(address["properties"].get("adminState", "None"),
-                                                        props.get("probe"), latest.get(key.lower()))
+        if unserved:  # nothing forwards any flow: every backend is out, whatever it last answered
+            entry["state"], entry["reason"] = "Down", f"Down_NotServed: the lab cannot run this load balancer: {unserved}"
+        else:
+            entry["state"], entry["reason"] = backend_state(address["properties"].get("adminState", "None"),
+                                                            props.get("probe"), latest.get(key.lower()))
         entries.append(entry)
     up = sum(1 for e in entries if e["state"] == "Up")
     return {"up": up, "down": len(entries) - up, "loadBalancerBackendAddresses": entries}

@@ -17,7 +17,7 @@ from azlab.models.ids import ResourceId
 from azlab.models.network.common import (
     MIN_API_VERSION, PIP_TYPE, enum_value, int_value, ipv4_only, props_of, public_ip_users, sku_of, sub, without,
 )
-from azlab.settings import PUBLIC_IP_RANGE
+from azlab.settings import PUBLIC_IP_RANGE, PUBLIC_IP_RANGE_KEY
 
 SKUS = ("Basic", "Standard")
 ALLOCATION = ("Static", "Dynamic")
@@ -104,7 +104,7 @@ def dns_settings(ctx: Context, rid: ResourceId, location: str, value) -> dict:
 
 def allocate_public_ip(ctx: Context, pip_id: str) -> str:
     """The lowest free address of the lab's public range."""
-    network = ipaddress.ip_network(PUBLIC_IP_RANGE)
+    network = ipaddress.ip_network(ctx.store.get_value(PUBLIC_IP_RANGE_KEY) or PUBLIC_IP_RANGE)
     taken = {body["properties"].get("ipAddress") for other, body in ctx.list(PIP_TYPE) if other.lower() != pip_id.lower()}
     for offset in range(FIRST_HOST_OFFSET, network.num_addresses - 1):
         candidate = str(network.network_address + offset)
@@ -112,4 +112,4 @@ def allocate_public_ip(ctx: Context, pip_id: str) -> str:
             return candidate
     raise ArmError(400, "PublicIPCountLimitReached",
                    f"Cannot create more than {network.num_addresses - 3} public IP addresses in the lab's range "
-                   f"{PUBLIC_IP_RANGE}.")
+                   f"{network}.")
