@@ -210,9 +210,11 @@ def test_nsgs_drop_refused_clients_by_their_own_address(tmp_path):
                    {"ssh-vm1": NatTarget(ipconfig_id("vm1-nic1"), "10.0.0.5", inbound=web_and_admin)})
     rendering = render(body["id"], body, view, RuntimePaths(tmp_path))
     http, ssh = section(rendering.text, "lbr.http"), section(rendering.text, "nat.ssh-vm1")
-    assert "tcp-request connection silent-drop if !{ src 0.0.0.0/5 " in http  # the Internet: not the VNet
-    assert "10.0.0.0/16" not in http.split("silent-drop")[1].split("\n")[0]
-    assert "tcp-request connection silent-drop if !{ src 127.0.0.9/32 }" in ssh
+    # the Internet is everything but the VNet and the LB's address: the shorter list is the refused one
+    assert "    acl nsg_refused src 10.0.0.0/16 168.63.129.16/32\n" in http
+    assert "    tcp-request connection silent-drop if nsg_refused\n" in http
+    assert "    acl nsg_allowed src 127.0.0.9/32\n" in ssh
+    assert "    tcp-request connection silent-drop if !nsg_allowed\n" in ssh
 
     # secure by default: no NSG on the subnet or the NIC lets nothing in through the LB
     bare = [BackendMember(ipconfig_id("vm1-nic1"), "10.0.0.5", inbound=(None, None))]
@@ -237,11 +239,31 @@ def test_nsgs_drop_refused_clients_by_their_own_address(tmp_path):
 def test_configuration_with_nsg_verdicts_is_valid_for_haproxy(tmp_path):
     name = "nsg-lb"
     body = lb_body(name, port=80, backend_port=80)
-    levels = nsg_levels(("web", 100, "Allow", "Internet", "80"))
+    # allowed: everything but three scattered addresses, more networks than HAProxy reads on one line
+    levels = nsg_levels(*[(f"deny{i}", 100 + i, "Deny", address, "*")
+                          for i, address in enumerate(("10.0.0.7", "100.64.0.2", "168.63.129.17"))],
+                        ("web", 200, "Allow", "*", "80"))
     view = lb_view(name, "127.64.0.5", [BackendMember(ipconfig_id("vm1-nic1"), "10.0.0.5", inbound=levels)], {})
     paths = RuntimePaths(tmp_path)
     paths.config.write_text(render(body["id"], body, view, paths).text)
     validate(HAPROXY, paths.config)
+    # forty admin addresses allowed: a list longer than a line, shorter than the refused one
+    admins = tuple(ipaddress.ip_network(f"10.{i}.0.1/32") for i in range(40))
+    few = [nsg.Rule(name="admins", priority=100, allow=True, protocol=None, sources=admins,
+                    destinations=(nsg.EVERYTHING,))]
+    view = lb_view(name, "127.64.0.5", [BackendMember(ipconfig_id("vm1-nic1"), "10.0.0.5", inbound=(few, None))], {})
+    text = render(body["id"], body, view, paths).text
+    assert text.count("acl nsg_allowed src ") == 2 and "silent-drop if !nsg_allowed" in text
+    paths.config.write_text(text)
+    validate(HAPROXY, paths.config)
+
+
+@needs_haproxy
+def test_a_rejected_configuration_says_what_haproxy_found(tmp_path):
+    config = tmp_path / "haproxy.cfg"
+    config.write_text("defaults\n    mode tcp\nlisten broken\n    bind 127.0.0.1:1\n    no-such-keyword\n")
+    with pytest.raises(HAProxyError, match="no-such-keyword"):
+        validate(HAPROXY, config)
 
 
 def test_render_is_deterministic_and_ignores_id_case(tmp_path):

@@ -74,9 +74,11 @@ def cli(path: Path, command: str, timeout: float = 5.0) -> str:
 
 def validate(binary: str, config: Path) -> None:
     """``haproxy -c``: a configuration HAProxy rejects never replaces the running one."""
-    result = subprocess.run([binary, "-c", "-q", "-f", str(config)], capture_output=True, text=True, timeout=30)
+    # not -q: it silences the alerts that say what is wrong
+    result = subprocess.run([binary, "-c", "-f", str(config)], capture_output=True, text=True, timeout=30)
     if result.returncode != 0:
-        raise HAProxyError(f"HAProxy rejected {config}:\n{(result.stdout + result.stderr).strip()}")
+        alerts = [line for line in (result.stdout + result.stderr).splitlines() if "[NOTICE]" not in line]
+        raise HAProxyError(f"HAProxy rejected {config}: " + " ".join(line.strip() for line in alerts))
 
 
 class HAProxyProcess:

@@ -37,6 +37,8 @@ RISE = 1
 FAULT_CHECK_PORT = 1
 # Azure has no connect timeout of its own (the client's SYN retries decide); HAProxy needs one.
 CONNECT_TIMEOUT = "5s"
+# networks on one "acl ... src" line (HAProxy parses at most 64 words a line)
+ACL_NETWORKS_PER_LINE = 32
 # Characters kept as they are in an HTTP probe's request path; the rest is percent-encoded,
 # which also keeps HAProxy's quoting characters (' " \ # $ and blanks) out of the config.
 PATH_SAFE = "/?&=:;@!,+*-._~%"
@@ -259,11 +261,19 @@ class _Translator:
             self.warn(where, "its backends' NSGs differ, so clients are not judged by their own address "
                              "(each VNet judges the flow as coming from the load balancer)")
             return []
-        if judged[0] == [nsg.EVERYTHING]:
+        allowed = judged[0]
+        if allowed == [nsg.EVERYTHING]:
             return []
-        if not judged[0]:
+        if not allowed:
             return ["    tcp-request connection silent-drop"]
-        return [f"    tcp-request connection silent-drop if !{{ src {' '.join(map(str, judged[0]))} }}"]
+        refused = nsg.subtract([nsg.EVERYTHING], allowed)
+        # the shorter list of the two; HAProxy reads at most 64 words a line, so an ACL
+        # of many networks is spread over several lines of the same name (they OR)
+        name, networks = ("nsg_refused", refused) if len(refused) < len(allowed) else ("nsg_allowed", allowed)
+        acl = [f"    acl {name} src {' '.join(map(str, networks[i:i + ACL_NETWORKS_PER_LINE]))}"
+               for i in range(0, len(networks), ACL_NETWORKS_PER_LINE)]
+        condition = name if name == "nsg_refused" else f"!{name}"
+        return [*acl, f"    tcp-request connection silent-drop if {condition}"]
 
     @staticmethod
     def distribution(mode: str | None) -> list[str]:
