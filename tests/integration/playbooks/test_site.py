@@ -25,6 +25,7 @@ REPO_ROOT = Path(__file__).resolve().parents[3]
 INVENTORY = "inventories/dev"
 RESOURCE_GROUP = "app1-dev-rg"
 VMS = ["app1-vm1", "app1-vm2", "app1-vm3"]
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
 FIGURES = REPO_ROOT / "tests" / "output" / "site_figures.json"
 ARM_HOST = "management.azure.com"
 # per-task durations in the output, for the figures
@@ -186,13 +187,16 @@ def second_tier_beside_the_first(lab, figures: dict, tmp_path: Path) -> None:
         for vm, port in nat_ports(lab, app).items():
             assert hostname_over_nat(lab, address, port) == vm, f"{address}:{port} is not {vm}'s NAT port"
 
+    app1_versions = {page["app_version"] for page in lab.pages_through_lb(app1_ip, 10)}
+    assert "app2-next" not in app1_versions
     # a rolling patch of app2 under load on app1: app1 never drained, every request answered by app1
     started = time.time()
     with lab.load(app1_ip, tmp_path / "load-app1.jsonl") as load:
         patched, figures["second_tier_patch_wall_s"] = timed_playbook(
             lab, "playbooks/rolling_patch.yml",
             extra_vars={**app2, "rolling_patch_os_packages": False, "rolling_patch_reboot": "never",
-                        "rolling_patch_report_dir": str(tmp_path)})
+                        "rolling_patch_tasks_file": str(FIXTURES / "app_version.yml"),
+                        "rolling_patch_expected_version": "app2-next", "rolling_patch_report_dir": str(tmp_path)})
     assert patched.returncode == 0, patched.output[-6000:]
     figures["app1_load_during_app2_patch"] = {k: load.summary[k] for k in ("total", "failed", "captures")}
     assert load.summary["failed"] == 0 and set(load.summary["captures"]) == set(VMS), load.summary
@@ -204,6 +208,8 @@ def second_tier_beside_the_first(lab, figures: dict, tmp_path: Path) -> None:
     vms = lab.resources("Microsoft.Compute/virtualMachines")
     assert all("webfarm_patch_run" not in (vms[vm].get("tags") or {}) for vm in VMS)
     assert all((vms[vm].get("tags") or {}).get("webfarm_patch_state") == "done" for vm in ("app2-vm1", "app2-vm2"))
+    assert {page["app_version"] for page in lab.pages_through_lb(app2_ip, 10)} == {"app2-next"}
+    assert {page["app_version"] for page in lab.pages_through_lb(app1_ip, 10)} == app1_versions
 
     # app2's teardown leaves app1 serving
     removed, _elapsed = timed_playbook(lab, "playbooks/teardown.yml",
