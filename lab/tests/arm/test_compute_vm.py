@@ -10,7 +10,7 @@ import pytest
 from test_compute import COMPUTE_API, DISK_API, Cloud, error
 
 from azlab.models.compute.common import NO_WINDOWS_GUEST
-from azlab.models.compute.state import set_extension_status, set_power_state, vm_spec
+from azlab.models.compute.state import set_power_state, vm_spec
 
 
 @pytest.fixture
@@ -431,15 +431,3 @@ def test_managed_boot_diagnostics(cloud):
     vm = cloud.vm("vm0", diagnosticsProfile={"bootDiagnostics": {"enabled": True}})
     assert vm["properties"]["diagnosticsProfile"] == {"bootDiagnostics": {"enabled": True}}
     assert cloud.instance_view("vm0")["bootDiagnostics"] == {}
-
-
-def test_extension_status_reported_by_the_data_plane(cloud, lab):
-    cloud.vm("vm0")
-    ext = {"location": "eastus", "properties": {"publisher": "Microsoft.Azure.Extensions", "type": "CustomScript",
-                                                "typeHandlerVersion": "2.1", "settings": {"commandToExecute": "true"}}}
-    ext_id = cloud.arm.put(cloud.compute_path("virtualMachines/vm0/extensions/web"), ext, api=COMPUTE_API).json["id"]
-    set_extension_status(lab.store, ext_id, "failed", "exit code 1")
-    fetched = cloud.get("virtualMachines/vm0/extensions/web?$expand=instanceView").json["properties"]
-    assert fetched["provisioningState"] == "Failed"
-    assert fetched["instanceView"]["statuses"][0] == {"code": "ProvisioningState/failed", "level": "Info",
-                                                      "displayStatus": "Provisioning failed", "message": "exit code 1"}

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from azlab.client import AdminClient, client_environment
+from azlab.client import AdminClient
 from azlab.dataplane import podman, vnet
 from azlab.dataplane.controller import ROLE_LABEL, container_name, instance_id, instance_label, lab_objects
 from conftest import run_playbook
@@ -32,7 +32,6 @@ from polling import wait_for
 
 pytestmark = pytest.mark.dataplane
 
-azure_identity = pytest.importorskip("azure.identity")
 compute = pytest.importorskip("azure.mgmt.compute")
 network = pytest.importorskip("azure.mgmt.network")
 
@@ -83,22 +82,6 @@ def figure(name: str, value: str) -> None:
 
 
 # -- fixtures ----------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def env(dataplane_server):
-    return client_environment(dataplane_server.settings)
-
-
-@pytest.fixture(scope="module")
-def clients(env):
-    mp = pytest.MonkeyPatch()
-    for key in ("HTTPS_PROXY", "https_proxy", "REQUESTS_CA_BUNDLE", "NO_PROXY", "no_proxy"):
-        mp.setenv(key, env[key])
-    credential = azure_identity.ClientSecretCredential(env["AZURE_TENANT"], env["AZURE_CLIENT_ID"], env["AZURE_SECRET"])
-    yield (compute.ComputeManagementClient(credential, env["AZURE_SUBSCRIPTION_ID"]),
-           network.NetworkManagementClient(credential, env["AZURE_SUBSCRIPTION_ID"]))
-    mp.undo()
 
 
 @pytest.fixture(scope="module")

@@ -31,7 +31,10 @@ class Lab:
         self.dataplane_off_reason = "not started with a data plane"
 
     def context(self) -> Context:
-        return Context(self.store, self.registry, self.identity.subscription_id, self.operations.now)
+        ctx = Context(self.store, self.registry, self.identity.subscription_id, self.operations.now)
+        if self.dataplane is None:
+            ctx.no_guest_reason = f"the lab runs without a data plane: {self.dataplane_off_reason}"
+        return ctx
 
     # -- latency ----------------------------------------------------------------------
 
@@ -58,7 +61,15 @@ class Lab:
                         verb: str, on_done=None, result: dict | None = None) -> Operation:
         duration = self.profile.lro_seconds(full_type, verb)
         gate = self.dataplane.gate_for(kind, full_type, resource_id) if self.dataplane is not None else None
-        return self.operations.start(namespace, location, resource_id, kind, duration, on_done, result, gate)
+        rtype = self.registry.find(full_type)
+        gate_timeout = None
+        if gate is None and rtype is not None:
+            gate = rtype.operation_gate(self.context(), resource_id, kind)
+            gate_timeout = rtype.gate_timeout
+        op = self.operations.start(namespace, location, resource_id, kind, duration, on_done, result, gate)
+        if gate_timeout is not None:
+            op.gate_timeout = gate_timeout
+        return op
 
     # -- deletes ----------------------------------------------------------------------
 

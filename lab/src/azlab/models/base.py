@@ -122,6 +122,8 @@ class Context:
         self.now = now
         #: the request's api-version, for rules that depend on it (None outside a request)
         self.api_version: str | None = None
+        #: why no guest runs here (a lab without a data plane), None when guests run
+        self.no_guest_reason: str | None = None
 
     def get(self, resource_id: str) -> dict | None:
         return self.store.get(resource_id)
@@ -254,6 +256,14 @@ class ResourceType:
 
     def check_delete(self, ctx: Context, rid: ResourceId, body: dict) -> None:
         """Refuse a delete Azure refuses (resource in use)."""
+
+    #: how long an operation waits for its gate before it fails with OperationTimedOut
+    gate_timeout: ClassVar[float] = 600.0
+
+    def operation_gate(self, ctx: Context, resource_id: str, kind: str) -> Callable[[], dict | None] | None:
+        """What the operation ``kind`` on the resource waits for before it ends (None: nothing);
+        the callable returns None while pending, {} when done, an ARM error when failed."""
+        return None
 
     def on_deleted(self, ctx: Context, rid: ResourceId, body: dict) -> None:
         """Cascade after a delete (e.g. a VM's NIC with deleteOption=Delete)."""

@@ -28,7 +28,8 @@ POWER_STATES = {
     "running": "VM running", "stopped": "VM stopped", "deallocated": "VM deallocated",
     "starting": "VM starting", "stopping": "VM stopping", "deallocating": "VM deallocating",
 }
-EXTENSION_STATES = ("creating", "updating", "succeeded", "failed")
+#: the outcomes the data plane reports for an extension run
+EXTENSION_STATES = ("succeeded", "failed")
 
 
 def set_power_state(store: Store, vm_id: str, state: str) -> None:
@@ -53,16 +54,26 @@ def provisioning_failure(store: Store, vm_id: str) -> dict | None:
     return (store.get(vm_id) or {}).get("_failure")
 
 
-def set_extension_status(store: Store, extension_id: str, state: str, message: str) -> None:
-    """Report what running an extension in the guest did (e.g. the Custom Script's outcome)."""
+def set_extension_status(store: Store, extension_id: str, state: str, message: str, sequence: int | None = None) -> bool:
+    """Report what running an extension in the guest did (e.g. the Custom Script's outcome).
+
+    ``sequence``: the run this outcome belongs to; an outcome of an earlier run (the
+    configuration changed meanwhile) is dropped. Returns whether it was recorded.
+    """
     if state not in EXTENSION_STATES:
         raise ValueError(f"extension state must be one of {', '.join(EXTENSION_STATES)}, not {state!r}")
+    recorded = []
 
     def apply(body: dict) -> None:
-        body["_status"] = {"state": state, "message": message}
-        body["properties"]["provisioningState"] = state.capitalize()
+        current = (body.get("_run") or {}).get("sequence")
+        if sequence is not None and current is not None and current != sequence:
+            return
+        body["_status"] = {"state": state, "message": message, "sequence": current}
+        body["properties"]["provisioningState"] = "Succeeded" if state == "succeeded" else "Failed"
+        recorded.append(True)
 
     _update(store, extension_id, EXTENSION_TYPE, apply)
+    return bool(recorded)
 
 
 def _update(store: Store, resource_id: str, resource_type: str, change) -> None:
