@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -18,6 +19,8 @@ from azlab.client import client_environment
 from azlab.settings import MANAGEMENT_HOST, LabSettings
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+#: the real Azure CLI, in its own venv (scripts/setup.sh): its pinned SDKs differ from azcollection's
+AZ = os.environ.get("AZLAB_AZ") or shutil.which("az", path=str(REPO_ROOT / ".venv-azcli" / "bin"))
 CONFORMANCE_DIR = Path(__file__).parent / "conformance"
 
 
@@ -61,6 +64,20 @@ class ArmClient:
 @pytest.fixture
 def lab(tmp_path) -> Lab:
     return Lab(LabSettings(state_dir=tmp_path / "state"))
+
+
+@pytest.fixture
+def guests_run(monkeypatch):
+    """The control plane as a lab with a data plane sees it: guests run (what they did is
+    reported by the test, through the data plane's own API in models.compute.state)."""
+    context = Lab.context
+
+    def with_guests(self):
+        ctx = context(self)
+        ctx.no_guest_reason = None
+        return ctx
+
+    monkeypatch.setattr(Lab, "context", with_guests)
 
 
 @pytest.fixture
@@ -151,4 +168,20 @@ def playbook_runner(lab_env):
         if result.returncode != 0:
             pytest.fail(f"{path.name} failed (rc={result.returncode}):\n{result.stdout[-6000:]}\n{result.stderr[-3000:]}")
         return result
+    return run
+
+
+def az_runner(lab_env: dict, config_dir: Path):
+    """``run(*args)``: the Azure CLI against a lab, with its own config dir (MSAL caches
+    tokens there)."""
+    assert AZ, "the Azure CLI must be installed in CI (scripts/setup.sh creates .venv-azcli)"
+    env = {**lab_env, "AZURE_CONFIG_DIR": str(config_dir), "AZURE_CORE_COLLECT_TELEMETRY": "false"}
+
+    def run(*args: str, check: bool = True, timeout: int = 120) -> subprocess.CompletedProcess:
+        result = subprocess.run([AZ, *args, "--only-show-errors"], env=env, capture_output=True, text=True,
+                                timeout=timeout)
+        if check and result.returncode:
+            pytest.fail(f"az {' '.join(args)} failed:\n{result.stderr}")
+        return result
+
     return run

@@ -111,6 +111,19 @@ def error(answer) -> tuple[int, str, str | None]:
     return answer.status_code, err["code"], err.get("target")
 
 
+def operation(cloud, answer) -> dict:
+    """The status document behind an answer's Azure-AsyncOperation header."""
+    path = answer.headers["Azure-AsyncOperation"].split("management.azure.com", 1)[1].split("?", 1)[0]
+    return cloud.arm.get(path, api=COMPUTE_API).json
+
+
+def operation_result(cloud, answer):
+    """The final GET of an answer's Location header (what a client with final-state-via
+    location reads)."""
+    path = answer.headers["Location"].split("management.azure.com", 1)[1].split("?", 1)[0]
+    return cloud.arm.get(path, api=COMPUTE_API)
+
+
 # -- availability sets -------------------------------------------------------------------------
 
 

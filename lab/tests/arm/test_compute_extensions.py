@@ -4,9 +4,8 @@ unless the data plane ran it and reported the outcome."""
 from __future__ import annotations
 
 import pytest
-from test_compute import COMPUTE_API, Cloud, error
+from test_compute import COMPUTE_API, Cloud, error, operation
 
-from azlab.arm.service import Lab
 from azlab.models.compute.common import NO_WINDOWS_GUEST
 from azlab.models.compute.state import set_extension_status
 
@@ -21,30 +20,9 @@ def cloud(arm) -> Cloud:
     return Cloud(arm)
 
 
-@pytest.fixture
-def guests_run(monkeypatch):
-    """The control plane as a lab with a data plane sees it (the data plane's reports are
-    made by the test, with the data plane's own API)."""
-    context = Lab.context
-
-    def with_guests(self):
-        ctx = context(self)
-        ctx.no_guest_reason = None
-        return ctx
-
-    monkeypatch.setattr(Lab, "context", with_guests)
-
-
 def put_extension(cloud, vm: str, name: str, props: dict):
     return cloud.arm.put(cloud.compute_path(f"virtualMachines/{vm}/extensions/{name}"),
                          {"location": "eastus", "properties": props}, api=COMPUTE_API)
-
-
-def operation(cloud, answer) -> dict:
-    """The status document of the PUT's Azure-AsyncOperation."""
-    url = answer.headers["Azure-AsyncOperation"]
-    path = url.split("management.azure.com", 1)[1].split("?", 1)[0]
-    return cloud.arm.get(path, api=COMPUTE_API).json
 
 
 def extension(cloud, vm: str, name: str) -> dict:

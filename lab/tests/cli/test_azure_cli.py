@@ -5,35 +5,16 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import subprocess
-from pathlib import Path
 
 import pytest
-
-REPO_ROOT = Path(__file__).resolve().parents[3]
-AZ = os.environ.get("AZLAB_AZ") or shutil.which("az", path=str(REPO_ROOT / ".venv-azcli" / "bin"))
+from conftest import AZ, az_runner
 
 pytestmark = pytest.mark.skipif(AZ is None and not os.environ.get("CI"), reason="Azure CLI not installed (run scripts/setup.sh)")
 
 
-def _az_runner(lab_env: dict, config_dir: Path):
-    """Run az with its own config dir (MSAL caches tokens there)."""
-    assert AZ, "the Azure CLI must be installed in CI (scripts/setup.sh creates .venv-azcli)"
-    env = {**lab_env, "AZURE_CONFIG_DIR": str(config_dir), "AZURE_CORE_COLLECT_TELEMETRY": "false"}
-
-    def run(*args: str, check: bool = True) -> subprocess.CompletedProcess:
-        result = subprocess.run([AZ, *args, "--only-show-errors"], env=env, capture_output=True, text=True, timeout=120)
-        if check and result.returncode:
-            pytest.fail(f"az {' '.join(args)} failed:\n{result.stderr}")
-        return result
-
-    return run
-
-
 @pytest.fixture(scope="module")
 def az(lab_env, tmp_path_factory):
-    run = _az_runner(lab_env, tmp_path_factory.mktemp("azcfg"))
+    run = az_runner(lab_env, tmp_path_factory.mktemp("azcfg"))
     run("login", "--service-principal", "-u", lab_env["AZURE_CLIENT_ID"], "-p", lab_env["AZURE_SECRET"],
         "--tenant", lab_env["AZURE_TENANT"], "-o", "none")
     return run
@@ -47,7 +28,7 @@ def test_login_and_account(az, lab_env):
 
 def test_wrong_secret_is_refused(lab_env, tmp_path):
     # a fresh config dir: with a cached token MSAL would not even ask for a new one
-    az = _az_runner(lab_env, tmp_path)
+    az = az_runner(lab_env, tmp_path)
     result = az("login", "--service-principal", "-u", lab_env["AZURE_CLIENT_ID"], "-p", "not-the-secret",
                 "--tenant", lab_env["AZURE_TENANT"], "-o", "none", check=False)
     assert result.returncode != 0

@@ -8,6 +8,7 @@ with ``podman exec`` as well as at ARM's answer.
 from __future__ import annotations
 
 import base64
+import json
 import subprocess
 
 import pytest
@@ -128,6 +129,46 @@ def test_a_file_the_vm_cannot_reach_fails_the_download(clients, vm):
         set_extension(cm, settings={"fileUris": ["https://nothing.invalid/setup.sh"], "commandToExecute": "sh setup.sh"},
                       protected_settings={})
     assert status_of(cm)["state"] == "Failed"
+
+
+def test_run_command_runs_the_script_and_returns_its_output(clients, vm):
+    cm, _ = clients
+    _, container = vm
+    models = cm.models()
+    result = cm.virtual_machines.begin_run_command(RG, "guest-vm", models.RunCommandInput(
+        command_id="RunShellScript", script=["echo \"$1 from $(id -un) with $who\"", "echo oops >&2", "exit 4"],
+        parameters=[models.RunCommandInputParameter(name="who", value="a parameter")])).result()
+    [status] = result.value
+    # a non-zero exit is not a failure of the run command (Azure reports the exit status nowhere)
+    assert (status.code, status.message) == (
+        "ProvisioningState/succeeded", "Enable succeeded: \n[stdout]\na parameter from root with a parameter\n\n"
+                                      "[stderr]\noops\n")
+    assert "script.sh" in in_guest(container, "ls /var/lib/waagent/run-command/download/0/")
+
+
+@pytest.fixture(scope="module")
+def az(env, tmp_path_factory):
+    from conftest import AZ, az_runner
+
+    if AZ is None:
+        pytest.skip("Azure CLI not installed (run scripts/setup.sh)")
+    run = az_runner(env, tmp_path_factory.mktemp("azcfg"))
+    run("login", "--service-principal", "-u", env["AZURE_CLIENT_ID"], "-p", env["AZURE_SECRET"],
+        "--tenant", env["AZURE_TENANT"], "-o", "none")
+    return run
+
+
+def test_the_azure_cli_sets_an_extension_and_invokes_a_run_command(az, vm):
+    """The issue's own reproduction: az vm extension set ... CustomScript really runs."""
+    _, container = vm
+    az("vm", "extension", "set", "-g", RG, "--vm-name", "guest-vm", "-n", "CustomScript",
+       "--publisher", "Microsoft.Azure.Extensions", "--settings",
+       json.dumps({"commandToExecute": "echo installed > /root/by-cli"}), "--protected-settings", "{}",
+       "-o", "none", timeout=300)
+    assert in_guest(container, "cat /root/by-cli").strip() == "installed"
+    answer = json.loads(az("vm", "run-command", "invoke", "-g", RG, "-n", "guest-vm", "--command-id", "RunShellScript",
+                           "--scripts", "echo hi $1", "--parameters", "there", "-o", "json", timeout=300).stdout)
+    assert answer["value"][0]["message"] == "Enable succeeded: \n[stdout]\nhi there\n\n[stderr]\n"
 
 
 def test_deleting_the_vm_while_nothing_runs_leaves_no_run_behind(clients, vm, dataplane_server):

@@ -134,6 +134,8 @@ class ArmHandlers:
                 body["endTime"] = _iso(op.done_at)
             if op.error:
                 body["error"] = op.error
+            elif status == "Succeeded" and op.kind == "action" and op.result is not None:
+                body["properties"] = {"output": op.result}  # as Compute's status documents carry it
             headers = {"Retry-After": str(op.retry_after(now))} if status == "InProgress" else None
             return Reply(200, body, headers)
         if op.status(now) == "InProgress":
@@ -422,7 +424,8 @@ class ArmHandlers:
             location = (self.lab.store.get(str(owner)) or {}).get("location", "global")
             # a read-only action (e.g. LB rule health) must not show its resource as Updating
             kind = "read" if readonly else "action"
-            op = self.lab.start_operation(rtype.namespace, location, str(owner), kind, rtype.full_type, "POST", result=result)
+            op = self.lab.start_operation(rtype.namespace, location, str(owner), kind, rtype.full_type, "POST",
+                                          result=result, action=action)
             return Reply(202, None, self._lro_headers(request, op))
         raise ArmError(404, "InvalidResourceType", f"'{name}' is not an action or view of '{rtype.full_type}' served by the lab.")
 

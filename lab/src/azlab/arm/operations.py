@@ -32,7 +32,8 @@ class Operation:
     on_done: Callable[[], None] | None = field(default=None, repr=False)
     settled: bool = False
     #: What else must finish before the operation does (the data plane making a VM): returns
-    #: None while pending, {} when done, an ARM error {"code", "message"} when it failed.
+    #: None while pending, {} when done, {"result": body} when done with a result that only
+    #: then exists (a run command's output), an ARM error {"code", "message"} when it failed.
     gate: Callable[[], dict | None] | None = field(default=None, repr=False)
     gate_timeout: float = 600.0
 
@@ -50,7 +51,9 @@ class Operation:
         if outcome is None:
             outcome = {"code": "OperationTimedOut", "message": f"The lab's data plane did not finish the operation "
                                                               f"within {self.gate_timeout:.0f} s."}
-        if outcome:
+        if "result" in outcome:
+            self.result = outcome["result"]
+        elif outcome:
             self.error = outcome
         self.gate = None  # decided once
         return True

@@ -58,13 +58,13 @@ class Lab:
             time.sleep(seconds)
 
     def start_operation(self, namespace: str, location: str, resource_id: str, kind: str, full_type: str,
-                        verb: str, on_done=None, result: dict | None = None) -> Operation:
+                        verb: str, on_done=None, result: dict | None = None, action: str | None = None) -> Operation:
         duration = self.profile.lro_seconds(full_type, verb)
         gate = self.dataplane.gate_for(kind, full_type, resource_id) if self.dataplane is not None else None
         rtype = self.registry.find(full_type)
         gate_timeout = None
         if gate is None and rtype is not None:
-            gate = rtype.operation_gate(self.context(), resource_id, kind)
+            gate = rtype.operation_gate(self.context(), resource_id, kind, action)
             gate_timeout = rtype.gate_timeout
         op = self.operations.start(namespace, location, resource_id, kind, duration, on_done, result, gate)
         if gate_timeout is not None:

@@ -29,7 +29,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from azlab.dataplane import image, podman, resolve, vnet
-from azlab.dataplane.extensions import ExtensionRunner
+from azlab.dataplane.agent import GuestAgent
 from azlab.dataplane.security import SecurityView
 from azlab.dataplane.lb import HAProxyError, LoadBalancerManager
 from azlab.dataplane.lb.paths import RuntimePaths
@@ -167,7 +167,7 @@ class DataPlane:
         self._vnets_made: dict[str, tuple] = {}  # VNet key -> (vnet.VNet made, its host address)
         self._filters: dict[str, str] = {}       # VNet key -> filter table last applied to its router
         self._security = SecurityView(self.store, {})
-        self._extensions = ExtensionRunner(self.store, on_done=self._wake.set)
+        self._agent = GuestAgent(self.store, on_done=self._wake.set)
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -187,7 +187,7 @@ class DataPlane:
         if self._thread is not None:
             self._thread.join(timeout=60)
         self._pool.shutdown(wait=True)
-        self._extensions.stop()
+        self._agent.stop()
         names = [c["name"] for c in self._containers().values() if c["state"] == "running"]
         if names:
             podman.run(["stop", "--time", str(STOP_SECONDS), *names], check=False)
@@ -209,7 +209,7 @@ class DataPlane:
         deadline = time.monotonic() + timeout
         with self._idle:
             target = self._passes + 2  # the pass under way may predate the call
-            while self._passes < target or self._creating or self._extensions.busy():
+            while self._passes < target or self._creating or self._agent.busy():
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return False
@@ -311,7 +311,7 @@ class DataPlane:
         self._security = SecurityView(self.store, self._vnet_sources)
         self._reconcile_filters(vnets)
         nics_in_use = self._reconcile_vms(containers, vnets)
-        self._extensions.reconcile({key: c["name"] for key, c in containers.items()
+        self._agent.reconcile({key: c["name"] for key, c in containers.items()
                                     if key in self._made and self._reported.get(key) == "running"})
         self._remove_stale_namespaces(nics_in_use)
         self._reconcile_lbs()

@@ -1,10 +1,12 @@
-"""Run a Custom Script in a VM's guest, where and as the Linux handler runs it.
+"""Run a Custom Script or a run command in a VM's guest, where and as the Linux handlers run them.
 
 The guest agent's handler (Azure/custom-script-extension-linux) waits for provisioning
 (cloud-init) to finish, downloads ``fileUris`` into
 ``/var/lib/waagent/custom-script/download/<sequence>/``, writes a ``script`` there as
 ``script.sh``, runs the command with ``/bin/sh -c`` in that directory and keeps the
-command's ``stdout`` and ``stderr`` files beside it. So does this module, through
+command's ``stdout`` and ``stderr`` files beside it; RunCommandLinux does the same with a
+``RunShellScript`` in ``/var/lib/waagent/run-command/download/<n>/script.sh``. So does
+this module, through
 ``podman exec`` as root in the guest:
 
 - the command never appears on a command line of the host (it may come from protected
@@ -25,6 +27,7 @@ from azlab.dataplane import podman
 from azlab.models.compute.custom_script import MAX_TAIL, TIMEOUT_SECONDS, CustomScript
 
 DOWNLOAD_ROOT = "/var/lib/waagent/custom-script/download"
+RUN_COMMAND_ROOT = "/var/lib/waagent/run-command/download"
 #: provisioning (cloud-init) must be done before a handler runs, as the Azure agent waits for it
 PROVISIONING_WAIT = 300
 COMMAND_FILE = ".azlab-command"
@@ -89,7 +92,24 @@ def run_custom_script(container: str, sequence: int, run: CustomScript) -> RunRe
     """Run it in the guest; the exit status and the tails of both streams."""
     wait_for_provisioning(container)
     directory = f"{DOWNLOAD_ROOT}/{sequence}"
-    command = _prepare(container, directory, run)
+    return _run_in(container, directory, _prepare(container, directory, run))
+
+
+def run_shell_script(container: str, sequence: int, lines: list[str], parameters: list[list[str]]) -> RunResult:
+    """RunShellScript: the lines as script.sh, the parameters as its arguments and, where a
+    name is a shell identifier, as environment variables of that name."""
+    wait_for_provisioning(container)
+    directory = f"{RUN_COMMAND_ROOT}/{sequence}"
+    _exec(container, 'umask 077; rm -rf "$1" && mkdir -p "$1"', directory)
+    _exec(container, 'umask 077; cat > "$1/script.sh" && chmod 0700 "$1/script.sh"', directory,
+          input="\n".join(lines).encode() + b"\n")
+    names = [f"{name}={shlex.quote(value)}" for name, value in parameters if name.isidentifier() and name.isascii()]
+    values = [shlex.quote(value) for _, value in parameters]
+    return _run_in(container, directory, " ".join([*names, "./script.sh", *values]))
+
+
+def _run_in(container: str, directory: str, command: str) -> RunResult:
+    """Run ``command`` with /bin/sh -c in ``directory``, its streams kept there."""
     _exec(container, f'umask 077; cat > "$1/{COMMAND_FILE}"', directory, input=command.encode())
     status = _exec(container, RUN, directory, timeout=TIMEOUT_SECONDS + 60).decode().strip()
     stdout, stderr = (_exec(container, f'tail -c {MAX_TAIL} "$1/{stream}"', directory) for stream in ("stdout", "stderr"))

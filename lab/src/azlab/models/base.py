@@ -260,9 +260,11 @@ class ResourceType:
     #: how long an operation waits for its gate before it fails with OperationTimedOut
     gate_timeout: ClassVar[float] = 600.0
 
-    def operation_gate(self, ctx: Context, resource_id: str, kind: str) -> Callable[[], dict | None] | None:
-        """What the operation ``kind`` on the resource waits for before it ends (None: nothing);
-        the callable returns None while pending, {} when done, an ARM error when failed."""
+    def operation_gate(self, ctx: Context, resource_id: str, kind: str,
+                       action: str | None = None) -> Callable[[], dict | None] | None:
+        """What the operation ``kind`` (``action``: the POST action's name) on the resource waits
+        for before it ends (None: nothing); the callable returns None while pending, {} when
+        done, {"result": body} when done with a result, an ARM error when failed."""
         return None
 
     def on_deleted(self, ctx: Context, rid: ResourceId, body: dict) -> None:

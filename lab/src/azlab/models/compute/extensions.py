@@ -147,7 +147,7 @@ class ExtensionType(ResourceType):
             ext["_status"] = {"state": "transitioning", "message": WAITING, "sequence": ext["_run"]["sequence"]}
             props["provisioningState"] = "Creating" if created else "Updating"
 
-    def operation_gate(self, ctx: Context, resource_id: str, kind: str):
+    def operation_gate(self, ctx: Context, resource_id: str, kind: str, action: str | None = None):
         """A PUT's operation ends when the run does; a failed run fails it (unless suppressFailures)."""
         if kind != "put":
             return None

@@ -12,6 +12,8 @@ ARM stores a VM's body plus keys starting with '_' that ARM never shows:
 - ``_placement``: ``{"platformUpdateDomain": u, "platformFaultDomain": f}``, fixed at creation.
 - ``_failure``: ``{"code", "message"}`` when the data plane could not make the VM (its
   provisioningState is then Failed); a new PUT of the VM clears it and is tried again.
+- ``_run_command``: the last runCommand request and, once run, its outcome
+  (``models.compute.run_command``).
 
 The guest identity (osProfile incl. secrets) lives on the OS disk under ``_guest``;
 ``vm_spec`` joins both into what the data plane needs to run a VM.
@@ -73,6 +75,23 @@ def set_extension_status(store: Store, extension_id: str, state: str, message: s
         recorded.append(True)
 
     _update(store, extension_id, EXTENSION_TYPE, apply)
+    return bool(recorded)
+
+
+def set_run_command_result(store: Store, vm_id: str, token: str, state: str, message: str) -> bool:
+    """Report a run command's outcome (``done`` with its message, or ``failed`` with why it
+    could not run); a report for a run that is no longer the VM's is dropped."""
+    if state not in ("done", "failed"):
+        raise ValueError(f"run command state must be done or failed, not {state!r}")
+    recorded = []
+
+    def apply(body: dict) -> None:
+        record = body.get("_run_command") or {}
+        if record.get("token") == token:
+            record.update(state=state, message=message)
+            recorded.append(True)
+
+    _update(store, vm_id, VM_TYPE, apply)
     return bool(recorded)
 
 

@@ -13,9 +13,10 @@ from urllib.parse import urlparse
 from azlab.models.base import Context, NameRule, ResourceType, require_props
 from azlab.models.errors import ArmError, invalid_parameter, invalid_reference
 from azlab.models.ids import ResourceId, same_id
-from azlab.models.compute import extensions, storage_profile
+from azlab.models.compute import extensions, run_command, storage_profile
 from azlab.models.compute.availability_sets import assign_domains
 from azlab.models.compute.catalog import VM_SIZES, find_image, find_size
+from azlab.models.compute.custom_script import TIMEOUT_SECONDS
 from azlab.models.compute.common import (
     AVSET_TYPE, EXTENSION_TYPE, NO_WINDOWS_GUEST, STORAGE_ACCOUNT_TYPE, VM_TYPE, azure_upper_id, cascade_delete, iso_time,
     property_change_not_allowed, required_parameter, status, sub_id, vm_holding_nic,
@@ -126,7 +127,9 @@ class VirtualMachineType(ResourceType):
     min_api_version = "2015-06-15"
     name_rule = NameRule(1, 64)
     actions = {"start": "action_start", "powerOff": "action_power_off", "restart": "action_restart",
-               "deallocate": "action_deallocate"}
+               "deallocate": "action_deallocate", "runCommand": "action_run_command"}
+    #: a run command may take Azure's 90 minutes
+    gate_timeout = TIMEOUT_SECONDS + 600.0
     views = {"instanceView": "view_instance_view", "vmSizes": "view_vm_sizes"}
 
     # -- create and update ---------------------------------------------------------------------
@@ -348,6 +351,19 @@ class VirtualMachineType(ResourceType):
 
     def action_deallocate(self, ctx: Context, rid: ResourceId, body: dict) -> None:
         self._set_power(ctx, self.get_item(ctx, rid), "deallocated")
+
+    # -- run command (POST, long-running: ends when the guest ran it) -----------------------------
+
+    def action_run_command(self, ctx: Context, rid: ResourceId, body: dict) -> None:
+        vm = self.get_item(ctx, rid)
+        vm["_run_command"] = run_command.request(vm, body, ctx.no_guest_reason)
+        ctx.store.put(vm["id"], self.full_type, vm)
+
+    def operation_gate(self, ctx: Context, resource_id: str, kind: str, action: str | None = None):
+        if action != "runCommand":
+            return None
+        token = ((ctx.get(resource_id) or {}).get("_run_command") or {}).get("token")
+        return lambda: run_command.outcome(ctx.get(resource_id), token)
 
     # -- delete ----------------------------------------------------------------------------------
 

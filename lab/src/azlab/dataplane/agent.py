@@ -1,0 +1,105 @@
+"""The guest agent's part: run extensions and run commands in the VMs' guests, report the outcome.
+
+The control plane marks what is to run: an extension *transitioning* when its configuration
+is new (``models.compute.extensions``), a VM's ``_run_command`` *pending* after a
+``runCommand`` POST (``models.compute.run_command``). Each pass hands those whose VM's guest
+runs to a worker, which runs them in the guest (``guest_exec``) and reports what they did
+through ``models.compute.state``; the ARM operation ends on that report. What waits for a
+VM that is not running waits for it (its operation times out as Azure's does). Nothing of
+the settings or scripts is logged: they may carry secrets.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import Callable
+
+from azlab.dataplane import guest_exec, podman
+from azlab.models.compute import custom_script, run_command
+from azlab.models.compute.common import EXTENSION_TYPE, VM_TYPE
+from azlab.models.compute.state import set_extension_status, set_run_command_result
+from azlab.models.store import Store, key_of
+
+LOG = logging.getLogger(__name__)
+#: runs at once (a package install in one guest must not hold up another VM's extension)
+WORKERS = 4
+
+
+def vm_of(extension_id: str) -> str:
+    return extension_id.rsplit("/extensions/", 1)[0]
+
+
+class GuestAgent:
+    def __init__(self, store: Store, on_done: Callable[[], None], workers: int = WORKERS):
+        self.store = store
+        self._on_done = on_done
+        self._pool = ThreadPoolExecutor(workers, thread_name_prefix="azlab-agent")
+        self._lock = threading.Lock()
+        self._running: set[tuple[str, str]] = set()  # (resource key, run sequence or token)
+
+    def busy(self) -> bool:
+        with self._lock:
+            return bool(self._running)
+
+    def reconcile(self, guests: dict[str, str]) -> None:
+        """``guests``: VM key -> the container of a running guest."""
+        for ext_id, ext in self.store.list(EXTENSION_TYPE):
+            status = ext.get("_status") or {}
+            container = guests.get(key_of(vm_of(ext_id)))
+            if status.get("state") == "transitioning" and container is not None:
+                self._submit((key_of(ext_id), str(status.get("sequence", 0))), self._run_extension, ext_id, ext, container)
+        for vm_id, vm in self.store.list(VM_TYPE):
+            record = vm.get("_run_command") or {}
+            container = guests.get(key_of(vm_id))
+            if record.get("state") == "pending" and container is not None:
+                self._submit((key_of(vm_id), record["token"]), self._run_command, vm_id, record, container)
+
+    def stop(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def _submit(self, job: tuple[str, str], work: Callable, *args) -> None:
+        with self._lock:
+            if job in self._running:
+                return
+            self._running.add(job)
+
+        def run() -> None:
+            try:
+                work(*args)
+            except KeyError:
+                pass  # its resource was deleted while it ran
+            except Exception:  # one failed run must not end the worker; the operation times out
+                LOG.exception("guest agent: %s failed", job[0])
+            finally:
+                with self._lock:
+                    self._running.discard(job)
+                self._on_done()
+
+        self._pool.submit(run)
+
+    def _run_extension(self, ext_id: str, ext: dict, container: str) -> None:
+        sequence = (ext.get("_status") or {}).get("sequence", 0)
+        try:
+            run = custom_script.parse_settings(ext["properties"].get("settings"), ext.get("_protected_settings"))
+            result = guest_exec.run_custom_script(container, sequence, run)
+            state = "succeeded" if result.exit_code == 0 else "failed"
+            message = custom_script.status_message(result.exit_code, result.stdout, result.stderr)
+        except custom_script.HandlerConfigError as exc:
+            state, message = "failed", custom_script.config_error_message(exc)
+        except guest_exec.DownloadError as exc:
+            state, message = "failed", str(exc)
+        except podman.PodmanError as exc:
+            state, message = "failed", f"azlab: the guest agent could not run the handler: {exc}"
+        set_extension_status(self.store, ext_id, state, message, sequence=sequence)
+        LOG.info("extension %s (run %d): %s", ext_id, sequence, state)
+
+    def _run_command(self, vm_id: str, record: dict, container: str) -> None:
+        try:
+            result = guest_exec.run_shell_script(container, record["sequence"], record["script"], record["parameters"])
+            state, message = "done", run_command.message(result.stdout, result.stderr)
+        except podman.PodmanError as exc:
+            state, message = "failed", f"azlab: the guest agent could not run the command: {exc}"
+        set_run_command_result(self.store, vm_id, record["token"], state, message)
+        LOG.info("run command on %s (run %d): %s", vm_id, record["sequence"], state)
