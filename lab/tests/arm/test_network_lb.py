@@ -385,3 +385,18 @@ def test_status_table_describes_network_resources(lb):
     assert details["vm1-nic1"] == "10.0.1.4"
     assert details["lb1"].startswith("Standard; 1 frontends, 1 rules, 2 NAT rules")
     assert details["vnet1"] == "10.0.0.0/16; subnets: web 10.0.1.0/24"
+
+
+def test_a_rule_naming_its_pool_only_in_the_plural_field_gets_its_backends(net):
+    """What `az network lb rule create` sends at 2023-04-01: Azure takes the single entry as
+    the pool, answers with both fields, and the rule's health has the pool's backends."""
+    net.ok(net.pip())
+    body = net.lb_body()
+    rule = body["properties"]["loadBalancingRules"][0]["properties"]
+    rule["backendAddressPools"] = [rule.pop("backendAddressPool")]
+    stored = net.ok(net.put("loadBalancers/lb1", body), 201)["properties"]["loadBalancingRules"][0]["properties"]
+    pool_ref = net.ref("loadBalancers/lb1/backendAddressPools/pool")
+    assert stored["backendAddressPool"] == pool_ref and stored["backendAddressPools"] == [pool_ref]
+    net.ok(net.vnet())
+    net.ok(net.nic(pools=["pool"]))
+    assert len(net.ok(health(net))["loadBalancerBackendAddresses"]) == 1

@@ -71,3 +71,41 @@ def test_request_log_redacts_secrets(lab):
 def test_unknown_api_version_is_refused(arm):
     answer = arm.put("/resourcegroups/rg1", {"location": "eastus"}, api="banana")
     assert answer.status_code == 400
+
+
+def _two_groups_with_a_set_each(arm) -> None:
+    for rg in ("rg1", "rg2"):
+        arm.put(f"/resourceGroups/{rg}", {"location": "eastus"}, api="2022-09-01")
+        arm.put(f"/resourceGroups/{rg}/providers/Microsoft.Compute/availabilitySets/as1",
+                {"location": "eastus", "sku": {"name": "Aligned"}, "tags": {"env": rg},
+                 "properties": {"platformFaultDomainCount": 2}}, api="2024-07-01")
+
+
+def test_resources_list_honours_filter_as_az_resource_list_sends_it(arm):
+    _two_groups_with_a_set_each(arm)
+    listed = arm.get("/resources?$filter=resourceGroup%20eq%20'rg2'", api="2022-09-01").json["value"]
+    assert [r["id"].split("/")[4] for r in listed] == ["rg2"]
+    tagged = arm.get("/resources?$filter=tagname%20eq%20'env'%20and%20tagvalue%20eq%20'rg1'", api="2022-09-01")
+    assert [r["id"].split("/")[4] for r in tagged.json["value"]] == ["rg1"]
+    refused = arm.get("/resources?$filter=colour%20eq%20'red'", api="2022-09-01")
+    assert refused.status_code == 400 and refused.json["error"]["target"] == "$filter"
+
+
+def test_an_empty_parent_path_reaches_a_top_level_resource(arm):
+    """providers/Microsoft.Compute//availabilitySets/x: what the SDKs' generic resource
+    operations send (az resource show, az vm create's existence checks)."""
+    _two_groups_with_a_set_each(arm)
+    answer = arm.get("/resourceGroups/rg1/providers/Microsoft.Compute//availabilitySets/as1", api="2024-07-01")
+    assert answer.status_code == 200 and answer.json["name"] == "as1"
+
+
+def test_a_registered_type_the_lab_does_not_serve_lists_empty(arm):
+    arm.put("/resourceGroups/rg1", {"location": "eastus"}, api="2022-09-01")
+    assert arm.get("/resourceGroups/rg1/providers/Microsoft.Compute/images", api="2024-07-01").json == {"value": []}
+    assert arm.get("/providers/Microsoft.Network/applicationSecurityGroups", api="2024-05-01").json == {"value": []}
+    missing = arm.get("/resourceGroups/rg1/providers/Microsoft.Compute/images/img1", api="2024-07-01")
+    assert missing.status_code == 404 and missing.json["error"]["code"] == "ResourceNotFound"
+    made = arm.put("/resourceGroups/rg1/providers/Microsoft.Compute/images/img1", {"location": "eastus"}, api="2024-07-01")
+    assert made.status_code == 400 and made.json["error"]["code"] == "ResourceTypeNotEmulated"
+    unknown = arm.get("/resourceGroups/rg1/providers/Microsoft.Compute/noSuchThings", api="2024-07-01")
+    assert unknown.status_code == 404 and "for api version '2024-07-01'" in unknown.json["error"]["message"]

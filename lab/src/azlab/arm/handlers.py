@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from werkzeug.wrappers import Request
 
 from azlab.arm.operations import Operation
-from azlab.models import resources
+from azlab.models import resource_filter, resources
 from azlab.models.base import Context, ResourceType, check_api_version_format, find_named
 from azlab.models.errors import ArmError, not_found, resource_group_not_found
 from azlab.models.ids import ResourceId
@@ -204,13 +204,17 @@ class ArmHandlers:
     def on_resource_group_resources(self, request: Request, sub: str, rg: str) -> Reply:
         self._api_version(request)
         rg_body = self._require_rg(rg)
-        return Reply(200, {"value": [self._generic_view(body) for _, body in self.lab.store.list(prefix=rg_body["id"])
-                                     if body.get("type", "").lower() != resources.RESOURCE_GROUP_TYPE.lower()]})
+        return Reply(200, {"value": self._resources(request, prefix=rg_body["id"])})
 
     def on_subscription_resources(self, request: Request, sub: str) -> Reply:
         self._api_version(request)
-        return Reply(200, {"value": [self._generic_view(body) for _, body in self.lab.store.list()
-                                     if body.get("type", "").lower() != resources.RESOURCE_GROUP_TYPE.lower()]})
+        return Reply(200, {"value": self._resources(request)})
+
+    def _resources(self, request: Request, prefix: str | None = None) -> list[dict]:
+        """Resources - List: every resource but the groups, as $filter asks."""
+        wanted = resource_filter.parse(request.args["$filter"]) if request.args.get("$filter") else (lambda _: True)
+        return [self._generic_view(body) for _, body in self.lab.store.list(prefix=prefix)
+                if body.get("type", "").lower() != resources.RESOURCE_GROUP_TYPE.lower() and wanted(body)]
 
     @staticmethod
     def _public(body: dict) -> dict:
@@ -226,37 +230,50 @@ class ArmHandlers:
         if action is not None and request.method == "POST":  # e.g. Microsoft.Storage/checkNameAvailability
             self._api_version(request)
             return Reply(200, action(self.ctx, self._json_body(request)))
-        rtype = self._type(f"{ns}/{type}")
-        rtype.check_api_version(self._api_version(request))
+        api_version = self._api_version(request)
+        if resources.unserved_type(f"{ns}/{type}"):
+            return self._unserved(request, f"{ns}/{type}", api_version)
+        rtype = self._type(f"{ns}/{type}", api_version)
+        rtype.check_api_version(api_version)
         return Reply(200, {"value": [self.render(rtype, body) for _, body in self.lab.store.list(rtype.full_type)]})
 
     # -- resources under a resource group ---------------------------------------------
 
-    def _type(self, full_type: str) -> ResourceType:
+    def _type(self, full_type: str, api_version: str = "") -> ResourceType:
         rtype = self.lab.registry.find(full_type)
         if rtype is None:
             ns = full_type.split("/")[0]
             if not any(t.namespace.lower() == ns.lower() for t in self.lab.registry.types.values()):
                 raise ArmError(404, "InvalidResourceNamespace", f"The resource namespace '{ns}' is invalid.")
-            raise ArmError(404, "InvalidResourceType", f"The resource type '{full_type.split('/', 1)[-1]}' could not be found in the namespace '{ns}' for api version.")
+            raise ArmError(404, "InvalidResourceType", f"The resource type '{full_type.split('/', 1)[-1]}' could not "
+                           f"be found in the namespace '{ns}' for api version '{api_version}'.")
         return rtype
 
     def on_resource(self, request: Request, sub: str, rg: str, ns: str, rest: str) -> Reply:
-        segments = rest.split("/")
+        # the SDKs' generic operations send an empty parent path (providers/{ns}//{type}/{name})
+        segments = [segment for segment in rest.split("/") if segment]
         api_version = self._api_version(request)
         types, names = segments[0::2], segments[1::2]
         extra = None
+        if len(segments) == 1 and resources.unserved_type(f"{ns}/{types[0]}"):
+            self._require_rg(rg)
+            return self._unserved(request, f"{ns}/{types[0]}", api_version)
+        if len(segments) == 2 and resources.unserved_type(f"{ns}/{types[0]}"):
+            self._require_rg(rg)
+            if request.method in ("GET", "HEAD"):
+                raise not_found(f"{ns}/{types[0]}", names[0], rg)
+            return self._unserved(request, f"{ns}/{types[0]}", api_version)
         if len(segments) % 2:  # a collection, or an action/view on the item before it
             collection_type = "/".join((ns, *types))
             if len(segments) == 1 or self.lab.registry.find(collection_type):
-                rtype = self._type(collection_type)
+                rtype = self._type(collection_type, api_version)
                 rtype.check_api_version(api_version)
                 self._require_rg(rg)
                 parent = ResourceId(sub, rg, ns, tuple(types[:-1]), tuple(names)) if len(types) > 1 else None
                 return self._list(request, rtype, rg, parent)
             extra = types.pop()
         rid = ResourceId(sub, self._canonical_rg(rg), ns, tuple(types), tuple(names))
-        rtype = self._type(rid.full_type)
+        rtype = self._type(rid.full_type, api_version)
         rtype.check_api_version(api_version)
         self._require_rg(rg)
         if extra is not None:
@@ -272,6 +289,14 @@ class ArmHandlers:
         if method == "DELETE":
             return self._delete(request, rtype, rid)
         raise _method_not_allowed(method)
+
+    @staticmethod
+    def _unserved(request: Request, full_type: str, api_version: str) -> Reply:
+        """A registered type the lab does not emulate: none exist, none can be made here."""
+        if request.method == "GET":
+            return Reply(200, {"value": []})
+        raise ArmError(400, "ResourceTypeNotEmulated", f"The lab does not emulate '{full_type}' (api version "
+                       f"'{api_version}'): it can be listed (always empty) but not created. See docs/lab.md.")
 
     def _canonical_rg(self, rg: str) -> str:
         body = self.lab.store.get(self._rg_id(rg))

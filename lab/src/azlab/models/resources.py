@@ -70,6 +70,32 @@ def location_list(subscription: str) -> list[dict]:
     ]
 
 
+#: Types Azure registers in the lab's namespaces that the lab does not emulate: listing them
+#: answers an empty list (as Azure does for a registered type with no instances), reading
+#: one answers 404 ResourceNotFound, writing one says the lab does not serve it.
+UNSERVED_TYPES = {
+    "Microsoft.Compute": ("images", "galleries", "snapshots", "sshPublicKeys", "proximityPlacementGroups",
+                          "diskEncryptionSets", "hostGroups", "capacityReservationGroups", "restorePointCollections",
+                          "diskAccesses", "cloudServices"),
+    "Microsoft.Network": ("applicationSecurityGroups", "routeTables", "natGateways", "publicIPPrefixes",
+                          "privateEndpoints", "privateLinkServices", "applicationGateways", "azureFirewalls",
+                          "firewallPolicies", "bastionHosts", "virtualNetworkGateways", "localNetworkGateways",
+                          "connections", "networkWatchers", "ddosProtectionPlans", "dnsZones", "privateDnsZones",
+                          "trafficManagerProfiles", "frontDoors", "serviceEndpointPolicies", "ipGroups",
+                          "networkProfiles", "virtualWans", "virtualHubs", "vpnGateways", "expressRouteCircuits"),
+    "Microsoft.Storage": (),
+}
+
+
+def unserved_type(full_type: str) -> bool:
+    """A top-level type Azure registers in one of the lab's namespaces that the lab does not serve."""
+    namespace, _, name = full_type.partition("/")
+    for ns, names in UNSERVED_TYPES.items():
+        if ns.lower() == namespace.lower():
+            return name.lower() in {n.lower() for n in names}
+    return False
+
+
 def provider_body(subscription: str, namespace: str, types: list[ResourceType]) -> dict:
     return {
         "id": f"/subscriptions/{subscription}/providers/{namespace}",

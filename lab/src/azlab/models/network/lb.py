@@ -250,6 +250,12 @@ class Builder:
                           f"{target}.backendAddressPool", required=False)
         pools = [self.local(ref, "backendAddressPools", child_id, f"{target}.backendAddressPools[{i}]")
                  for i, ref in enumerate(props.get("backendAddressPools") or [])]
+        # Azure takes a single plural entry as the pool (what `az network lb rule create`
+        # sends) and answers with both fields
+        if pool is None and len(pools) == 1:
+            pool = pools[0]
+        if pool is not None and not pools:
+            pools = [pool]
         probe = self.local(props.get("probe"), "probes", child_id, f"{target}.probe", required=False)
         protocol = required_enum(props, "protocol", TRANSPORTS, target, RULE_TYPE)
         if props.get("frontendPort") is None:
