@@ -92,3 +92,17 @@ def test_resizing_a_vm_disk_shows_on_the_vm(cloud):
     name = vm["properties"]["storageProfile"]["dataDisks"][0]["name"]
     cloud.arm.patch(cloud.compute_path(f"disks/{name}"), {"properties": {"diskSizeGB": 32}}, api=DISK_API)
     assert cloud.get("virtualMachines/vm0").json["properties"]["storageProfile"]["dataDisks"][0]["diskSizeGB"] == 32
+
+
+def test_patching_the_sku_changes_an_unattached_disk_and_waits_for_a_deallocated_vm(cloud):
+    put_disk(cloud, "d1", {"creationData": {"createOption": "Empty"}, "diskSizeGB": 32})
+    patched = cloud.arm.patch(cloud.compute_path("disks/d1"), {"sku": {"name": "Premium_LRS"}}, api=DISK_API)
+    assert patched.status_code in (200, 202)
+    assert cloud.get("disks/d1", api=DISK_API).json["sku"] == {"name": "Premium_LRS", "tier": "Premium"}
+    os_disk = cloud.vm("vm0")["properties"]["storageProfile"]["osDisk"]["name"]
+    other = {"sku": {"name": "StandardSSD_LRS"}}
+    refused = cloud.arm.patch(cloud.compute_path(f"disks/{os_disk}"), other, api=DISK_API)
+    assert error(refused)[:3] == (409, "OperationNotAllowed", "sku.name")
+    cloud.post("virtualMachines/vm0/deallocate")
+    cloud.arm.patch(cloud.compute_path(f"disks/{os_disk}"), other, api=DISK_API)
+    assert cloud.get(f"disks/{os_disk}", api=DISK_API).json["sku"]["name"] == "StandardSSD_LRS"

@@ -237,11 +237,18 @@ class ResourceType:
         out["properties"] = props
         return out
 
+    #: top-level fields a PATCH may change besides tags and properties (as its PUT would)
+    patchable: ClassVar[tuple[str, ...]] = ("sku", "identity", "zones")
+
     def patch(self, ctx: Context, rid: ResourceId, body: dict, existing: dict) -> dict:
-        """PATCH: Azure merges tags (and a few properties) into the existing resource."""
+        """PATCH: Azure merges tags, the patchable fields and properties into the existing
+        resource, then applies its PUT rules."""
         merged = dict(existing)
         if "tags" in body:
             merged["tags"] = body["tags"] or {}
+        for key in self.patchable:
+            if key in body:
+                merged[key] = body[key]
         if isinstance(body.get("properties"), dict):
             merged["properties"] = {**existing.get("properties", {}), **body["properties"]}
         return self.build(ctx, rid, merged, existing)

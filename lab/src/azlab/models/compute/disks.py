@@ -157,6 +157,11 @@ class DiskType(ResourceType):
         wanted = (props.get("creationData") or {}).get("createOption")
         if wanted and str(wanted).lower() != existing["properties"]["creationData"]["createOption"].lower():
             raise property_change_not_allowed("creationData.createOption")
+        if sku != existing["sku"]["name"]:
+            vm = vm_holding_disk(ctx, str(rid))
+            if vm is not None and vm.get("_power") != "deallocated":
+                raise ArmError(409, "OperationNotAllowed", f"The disk type of '{rid.name}' can change only while it is "
+                               f"unattached or its VM '{vm['name']}' is deallocated.", target="sku.name")
         disk.update({"tags": envelope["tags"], "etag": envelope["etag"], "sku": {"name": sku, "tier": SKU_TIERS[sku]}})
         if props.get("osType"):
             disk["properties"]["osType"] = props["osType"]
