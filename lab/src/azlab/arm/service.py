@@ -32,6 +32,7 @@ class Lab:
 
     def context(self) -> Context:
         ctx = Context(self.store, self.registry, self.identity.subscription_id, self.operations.now)
+        ctx.tenant_id = self.identity.tenant_id
         if self.dataplane is None:
             ctx.no_guest_reason = f"the lab runs without a data plane: {self.dataplane_off_reason}"
         return ctx

@@ -124,6 +124,8 @@ class Context:
         self.api_version: str | None = None
         #: why no guest runs here (a lab without a data plane), None when guests run
         self.no_guest_reason: str | None = None
+        #: the lab's tenant (what service principals of managed identities belong to)
+        self.tenant_id: str | None = None
 
     def get(self, resource_id: str) -> dict | None:
         return self.store.get(resource_id)

@@ -12,6 +12,7 @@ from urllib.parse import urlparse
 
 from azlab.models.base import Context, NameRule, ResourceType, require_props
 from azlab.models.errors import ArmError, invalid_parameter, invalid_reference
+from azlab.models.identity import resource_identity
 from azlab.models.ids import ResourceId, same_id
 from azlab.models.compute import extensions, run_command, storage_profile
 from azlab.models.compute.availability_sets import assign_domains
@@ -111,15 +112,15 @@ def _diagnostics(ctx: Context, profile) -> dict | None:
     return {"bootDiagnostics": out}
 
 
-def _top_level(out: dict, body: dict, existing: dict | None) -> None:
-    """plan, zones, identity: as sent, or as they were."""
-    for key in ("plan", "zones", "identity"):
+def _top_level(ctx: Context, out: dict, body: dict, existing: dict | None) -> None:
+    """plan, zones: as sent, or as they were; identity by Azure's rules."""
+    for key in ("plan", "zones"):
         value = body.get(key, (existing or {}).get(key))
         if value:
             out[key] = value
-    identity = out.get("identity")
-    if identity and "SystemAssigned" in str(identity.get("type")) and not identity.get("principalId"):
-        out["identity"] = {**identity, "principalId": str(uuid.uuid4())}
+    identity = resource_identity(ctx, body.get("identity"), (existing or {}).get("identity"), out["id"])
+    if identity:
+        out["identity"] = identity
 
 
 class VirtualMachineType(ResourceType):
@@ -138,7 +139,7 @@ class VirtualMachineType(ResourceType):
         out = self.base_body(ctx, rid, body, existing)
         props = require_props(body, self.full_type)
         size = _size(props.get("hardwareProfile"), existing)
-        _top_level(out, body, existing)
+        _top_level(ctx, out, body, existing)
         if existing is None:
             return self._create(ctx, rid, out, props, size)
         return self._update(ctx, rid, out, props, size, existing)
