@@ -431,3 +431,17 @@ def test_managed_boot_diagnostics(cloud):
     vm = cloud.vm("vm0", diagnosticsProfile={"bootDiagnostics": {"enabled": True}})
     assert vm["properties"]["diagnosticsProfile"] == {"bootDiagnostics": {"enabled": True}}
     assert cloud.instance_view("vm0")["bootDiagnostics"] == {}
+
+
+def test_generalize_marks_a_stopped_vm_that_never_starts_again(cloud):
+    cloud.vm("vm0")
+    running = cloud.post("virtualMachines/vm0/generalize")
+    assert error(running)[:2] == (409, "OperationNotAllowed")
+    cloud.post("virtualMachines/vm0/deallocate")
+    answer = cloud.post("virtualMachines/vm0/generalize")
+    assert answer.status_code == 200 and "Azure-AsyncOperation" not in answer.headers
+    codes = [s["code"] for s in cloud.instance_view("vm0")["statuses"]]
+    assert "OSState/generalized" in codes
+    refused = cloud.post("virtualMachines/vm0/start")
+    assert error(refused)[:2] == (409, "OperationNotAllowed")
+    assert "since the VM is generalized" in refused.json["error"]["message"]

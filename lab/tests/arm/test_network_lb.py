@@ -400,3 +400,16 @@ def test_a_rule_naming_its_pool_only_in_the_plural_field_gets_its_backends(net):
     net.ok(net.vnet())
     net.ok(net.nic(pools=["pool"]))
     assert len(net.ok(health(net))["loadBalancerBackendAddresses"]) == 1
+
+
+def test_frontend_zones_are_echoed_and_checked(net):
+    net.ok(net.vnet())
+    body = net.lb_body()
+    frontend = body["properties"]["frontendIPConfigurations"][0]
+    frontend["properties"] = {"subnet": net.subnet_ref()}
+    frontend["zones"] = ["1", "2", "3"]
+    stored = net.ok(net.put("loadBalancers/lb1", body), 201)
+    assert stored["properties"]["frontendIPConfigurations"][0]["zones"] == ["1", "2", "3"]
+    frontend["zones"] = ["4"]
+    net.error(net.put("loadBalancers/lb1", body), 400, "InvalidParameter",
+              "properties.frontendIPConfigurations[0].zones")

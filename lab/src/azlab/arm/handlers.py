@@ -443,8 +443,8 @@ class ArmHandlers:
             else:
                 with self.lab.store.transaction():
                     result = getattr(rtype, rtype.actions[action])(ctx, rid, body)
-            if not rtype.long_running:
-                return Reply(200 if result is not None else 204, result)
+            if not rtype.long_running or action in rtype.sync_actions:
+                return Reply(200 if result is not None or action in rtype.sync_actions else 204, result)
             owner = rid if not rtype.embedded_in else rid.parent
             location = (self.lab.store.get(str(owner)) or {}).get("location", "global")
             # a read-only action (e.g. LB rule health) must not show its resource as Updating

@@ -184,6 +184,8 @@ class ResourceType:
     views: ClassVar[dict[str, str]] = {}
     #: actions that do not change anything (so the request log does not count them as writes)
     read_actions: ClassVar[frozenset[str]] = frozenset()
+    #: actions Azure answers at once (200) on a type whose writes are long-running
+    sync_actions: ClassVar[frozenset[str]] = frozenset()
     #: False for the embedded children Azure serves read-only (PUT/DELETE answer 405)
     writable: ClassVar[bool] = True
     #: status of a PUT that creates: the SDKs accept only what Azure sends (availability sets

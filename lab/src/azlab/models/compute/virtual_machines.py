@@ -128,7 +128,8 @@ class VirtualMachineType(ResourceType):
     min_api_version = "2015-06-15"
     name_rule = NameRule(1, 64)
     actions = {"start": "action_start", "powerOff": "action_power_off", "restart": "action_restart",
-               "deallocate": "action_deallocate", "runCommand": "action_run_command"}
+               "deallocate": "action_deallocate", "runCommand": "action_run_command", "generalize": "action_generalize"}
+    sync_actions = frozenset({"generalize"})
     #: a run command may take Azure's 90 minutes
     gate_timeout = TIMEOUT_SECONDS + 600.0
     views = {"instanceView": "view_instance_view", "vmSizes": "view_vm_sizes"}
@@ -287,6 +288,8 @@ class VirtualMachineType(ResourceType):
                                level="Error") if failure else
                         status("ProvisioningState/succeeded", "Provisioning succeeded", time=created))
         view["statuses"] = [provisioning, status(f"PowerState/{power}", POWER_STATES[power])]
+        if vm.get("_generalized"):
+            view["statuses"].insert(1, status("OSState/generalized", "VM generalized"))
         return view
 
     @staticmethod
@@ -335,8 +338,25 @@ class VirtualMachineType(ResourceType):
             raise ArmError(409, "OperationNotAllowed", f"Operation '{operation}' is not allowed on VM '{vm['name']}' "
                            "since the VM is either deallocated or marked to be deallocated.")
 
+    @staticmethod
+    def _require_not_generalized(vm: dict, operation: str) -> None:
+        if vm.get("_generalized"):
+            raise ArmError(409, "OperationNotAllowed", f"Operation '{operation}' is not allowed on VM '{vm['name']}' "
+                           "since the VM is generalized.")
+
     def action_start(self, ctx: Context, rid: ResourceId, body: dict) -> None:
-        self._set_power(ctx, self.get_item(ctx, rid), "running")
+        vm = self.get_item(ctx, rid)
+        self._require_not_generalized(vm, "Start VM")
+        self._set_power(ctx, vm, "running")
+
+    def action_generalize(self, ctx: Context, rid: ResourceId, body: dict) -> None:
+        """Marks the OS state generalized (an image may be captured); the VM never starts again."""
+        vm = self.get_item(ctx, rid)
+        if vm.get("_power") not in ("stopped", "deallocated"):
+            raise ArmError(409, "OperationNotAllowed", f"Operation 'generalize' is not allowed on VM '{vm['name']}' "
+                           "since the VM is running. Stop or deallocate it first.")
+        vm["_generalized"] = True
+        ctx.store.put(vm["id"], self.full_type, vm)
 
     def action_power_off(self, ctx: Context, rid: ResourceId, body: dict) -> None:
         vm = self.get_item(ctx, rid)

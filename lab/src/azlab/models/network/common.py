@@ -61,6 +61,13 @@ def children_of(props: dict, key: str, target: str) -> list[dict]:
     return items
 
 
+def zones_value(value, target: str) -> list[str]:
+    """Availability zones: a list of "1", "2", "3" (Azure also takes the numbers)."""
+    if not isinstance(value, list) or not all(str(zone) in ("1", "2", "3") for zone in value):
+        raise invalid_parameter(target, f"Property '{target}' must list availability zones out of '1', '2' and '3'.")
+    return [str(zone) for zone in value]
+
+
 def enum_value(value, allowed: tuple[str, ...], target: str, default: str | None = None) -> str | None:
     """Azure accepts enum values in any case and answers with its own spelling."""
     if value in (None, ""):

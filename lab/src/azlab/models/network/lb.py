@@ -18,7 +18,7 @@ from azlab.models.ids import ResourceId, same_id
 from azlab.models.network.common import (
     CHILD_NAMES, LB_TYPE, MIN_API_VERSION, EmbeddedType, ReadOnlyEmbeddedType, assign_private_ip, bool_value,
     child_body, children_of, enum_value, int_value, ip_address, nic_ip_configurations, props_of, ref_id, ref_ids,
-    require_unshared_public_ip, sku_of, sub, without,
+    require_unshared_public_ip, sku_of, sub, without, zones_value,
 )
 
 FRONTEND_TYPE = LB_TYPE + "/frontendIPConfigurations"
@@ -126,7 +126,10 @@ class Builder:
             child_id = str(self.rid.child(kind, name))
             props = build_one(without(props_of(item, f"{target}.properties"), "provisioningState"), child_id,
                               f"{target}.properties", taken)
-            out.append(child_body(str(self.rid), self.etag, child_type, name, props))
+            child = child_body(str(self.rid), self.etag, child_type, name, props)
+            if kind == "frontendIPConfigurations" and item.get("zones") is not None:
+                child["zones"] = zones_value(item["zones"], f"{target}.zones")  # Azure echoes them
+            out.append(child)
         return out
 
     def local(self, value, kind: str, child_id: str, target: str, required: bool = True) -> str | None:

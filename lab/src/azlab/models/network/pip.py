@@ -16,6 +16,7 @@ from azlab.models.errors import ArmError, invalid_parameter
 from azlab.models.ids import ResourceId
 from azlab.models.network.common import (
     MIN_API_VERSION, PIP_TYPE, enum_value, int_value, ipv4_only, props_of, public_ip_users, sku_of, sub, without,
+    zones_value,
 )
 from azlab.settings import PUBLIC_IP_RANGE, PUBLIC_IP_RANGE_KEY
 
@@ -36,7 +37,7 @@ class PublicIPAddresses(ResourceType):
         old = (existing or {}).get("properties", {})
         out["sku"] = sku_of(body.get("sku"), (existing or {}).get("sku"), SKUS, str(rid))
         if body.get("zones"):
-            out["zones"] = body["zones"]
+            out["zones"] = zones_value(body["zones"], "zones")
         props = without(props_of(body, "properties"), *PIP_READ_ONLY)
         default_method = "Static" if out["sku"]["name"] == "Standard" else "Dynamic"
         method = enum_value(props.get("publicIPAllocationMethod"), ALLOCATION, "properties.publicIPAllocationMethod",
