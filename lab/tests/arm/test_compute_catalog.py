@@ -6,6 +6,8 @@ from __future__ import annotations
 import pytest
 from test_compute import COMPUTE_API, Cloud, error
 
+from azlab.models.compute.catalog import VM_SIZES
+
 BASE = "/providers/Microsoft.Compute/locations/eastus"
 JAMMY = f"{BASE}/publishers/Canonical/artifacttypes/vmimage/offers/0001-com-ubuntu-server-jammy/skus/22_04-lts-gen2"
 
@@ -73,3 +75,25 @@ def test_usages_count_allocated_cores(cloud):
     cloud.post("virtualMachines/vm1/deallocate")
     usages = {u["name"]["value"]: u for u in get(cloud.arm, f"{BASE}/usages").json["value"]}
     assert usages["cores"]["currentValue"] == 1 and usages["virtualMachines"]["currentValue"] == 2
+
+
+def test_resource_skus_list_every_size_per_location_with_string_capabilities(arm):
+    answer = arm.get("/providers/Microsoft.Compute/skus?$filter=location%20eq%20'eastus'", api="2021-07-01")
+    skus = answer.json["value"]
+    b1s = next(s for s in skus if s["name"] == "Standard_B1s")
+    assert (b1s["resourceType"], b1s["family"], b1s["locations"]) == ("virtualMachines", "standardBSFamily", ["eastus"])
+    capabilities = {c["name"]: c["value"] for c in b1s["capabilities"]}
+    assert (capabilities["vCPUs"], capabilities["MemoryGB"]) == ("1", "1")
+    assert {s["resourceType"] for s in skus} == {"virtualMachines", "availabilitySets", "disks"}
+    refused = arm.get("/providers/Microsoft.Compute/skus?$filter=name%20eq%20'x'", api="2021-07-01")
+    assert refused.status_code == 400 and refused.json["error"]["target"] == "$filter"
+
+
+@pytest.mark.parametrize(("size", "family"), [
+    ("Standard_B1ms", "standardBSFamily"), ("Standard_A1_v2", "standardAv2Family"),
+    ("Standard_DS1_v2", "standardDSv2Family"), ("Standard_D2as_v5", "standardDASv5Family"),
+])
+def test_size_families_as_azure_names_them(size, family):
+    from azlab.models.compute.skus import family as family_of
+
+    assert family_of(VM_SIZES[size.lower()]) == family

@@ -56,3 +56,8 @@ def test_network_and_compute_reads(az):
     assert overlapping.returncode != 0
     assert json.loads(az("vm", "list", "-g", "cli-net-rg", "-o", "json").stdout) == []
     az("group", "delete", "-n", "cli-net-rg", "--yes")
+
+
+def test_vm_list_skus(az):
+    skus = json.loads(az("vm", "list-skus", "-l", "eastus", "--resource-type", "virtualMachines", "-o", "json").stdout)
+    assert {"Standard_B1s", "Standard_D2s_v3"} <= {s["name"] for s in skus}

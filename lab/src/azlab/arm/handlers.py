@@ -231,6 +231,9 @@ class ArmHandlers:
             self._api_version(request)
             return Reply(200, action(self.ctx, self._json_body(request)))
         api_version = self._api_version(request)
+        listing = self.lab.registry.provider_lists.get((ns.lower(), type.lower()))
+        if listing is not None and request.method == "GET":
+            return Reply(200, listing(self.ctx, request.args))
         if resources.unserved_type(f"{ns}/{type}"):
             return self._unserved(request, f"{ns}/{type}", api_version)
         rtype = self._type(f"{ns}/{type}", api_version)

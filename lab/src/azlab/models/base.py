@@ -297,6 +297,9 @@ class Registry:
     location_handlers: dict[tuple[str, str], Callable] = field(default_factory=dict)
     #: POST /subscriptions/{s}/providers/{ns}/{action}: (namespace, action), lower case -> handler(ctx, body)
     provider_actions: dict[tuple[str, str], Callable] = field(default_factory=dict)
+    #: GET /subscriptions/{s}/providers/{ns}/{list} of what is no resource (Microsoft.Compute/skus):
+    #: (namespace, list), lower case -> handler(ctx, query)
+    provider_lists: dict[tuple[str, str], Callable] = field(default_factory=dict)
 
     def register(self, rtype: ResourceType) -> ResourceType:
         self.types[rtype.full_type.lower()] = rtype

@@ -12,6 +12,7 @@ from azlab.models.compute.availability_sets import AvailabilitySetType
 from azlab.models.compute.catalog import register_location_handlers
 from azlab.models.compute.disks import DiskType
 from azlab.models.compute.extensions import ExtensionType
+from azlab.models.compute.skus import resource_skus
 from azlab.models.compute.virtual_machines import VirtualMachineType
 
 
@@ -20,3 +21,4 @@ def register(registry: Registry) -> None:
     for rtype in (AvailabilitySetType(), VirtualMachineType(), ExtensionType(), DiskType()):
         registry.register(rtype)
     register_location_handlers(registry)
+    registry.provider_lists[("microsoft.compute", "skus")] = resource_skus
