@@ -109,3 +109,13 @@ def test_a_registered_type_the_lab_does_not_serve_lists_empty(arm):
     assert made.status_code == 400 and made.json["error"]["code"] == "ResourceTypeNotEmulated"
     unknown = arm.get("/resourceGroups/rg1/providers/Microsoft.Compute/noSuchThings", api="2024-07-01")
     assert unknown.status_code == 404 and "for api version '2024-07-01'" in unknown.json["error"]["message"]
+
+
+def test_providers_list_the_api_versions_the_lab_serves_newest_first(arm):
+    provider = arm.get("/providers/Microsoft.Compute", api="2022-09-01").json
+    avsets = next(t for t in provider["resourceTypes"] if t["resourceType"] == "availabilitySets")
+    assert avsets["apiVersions"][0] == "2024-11-01" and avsets["apiVersions"] == sorted(avsets["apiVersions"], reverse=True)
+    disks = next(t for t in provider["resourceTypes"] if t["resourceType"] == "disks")
+    assert disks["apiVersions"][0] == "2024-03-02"
+    newest = arm.get("/resourceGroups/nope/providers/Microsoft.Compute/availabilitySets/x", api=avsets["apiVersions"][0])
+    assert newest.json["error"]["code"] == "ResourceGroupNotFound"  # the version itself is served

@@ -96,6 +96,44 @@ def unserved_type(full_type: str) -> bool:
     return False
 
 
+#: The api-versions Azure lists for the lab's types (newest first; a client such as
+#: ``az resource`` takes the newest that is not a preview). A type lists those from its
+#: ``min_api_version`` on; the lab serves every dated version from there to today.
+API_VERSIONS = {
+    "Microsoft.Compute": (
+        "2024-11-01", "2024-07-01", "2024-03-01", "2023-09-01", "2023-07-01", "2023-03-01", "2022-11-01", "2022-08-01",
+        "2022-03-01", "2021-11-01", "2021-07-01", "2021-04-01", "2021-03-01", "2020-12-01", "2020-06-01", "2019-12-01",
+        "2019-07-01", "2019-03-01", "2018-10-01", "2018-06-01", "2018-04-01", "2017-12-01", "2017-03-30", "2016-08-30",
+        "2016-03-30", "2015-06-15"),
+    "Microsoft.Compute/disks": (
+        "2024-03-02", "2023-10-02", "2023-04-02", "2023-01-02", "2022-07-02", "2022-03-02", "2021-12-01", "2021-08-01",
+        "2021-04-01", "2020-12-01", "2020-09-30", "2020-06-30", "2020-05-01", "2019-11-01", "2019-07-01", "2019-03-01",
+        "2018-09-30", "2018-06-01", "2018-04-01", "2017-03-30"),
+    "Microsoft.Network": (
+        "2024-05-01", "2024-03-01", "2024-01-01", "2023-11-01", "2023-09-01", "2023-06-01", "2023-05-01", "2023-04-01",
+        "2023-02-01", "2022-11-01", "2022-09-01", "2022-07-01", "2022-05-01", "2022-01-01", "2021-08-01", "2021-05-01",
+        "2021-03-01", "2021-02-01", "2020-11-01", "2020-08-01", "2020-07-01", "2020-06-01", "2020-05-01", "2020-04-01",
+        "2020-03-01", "2019-12-01", "2019-11-01", "2019-09-01", "2019-08-01", "2019-07-01", "2019-06-01", "2019-04-01",
+        "2019-02-01", "2018-12-01", "2018-11-01", "2018-10-01", "2018-08-01", "2018-07-01", "2018-06-01", "2018-04-01",
+        "2018-02-01", "2018-01-01", "2017-11-01", "2017-10-01", "2017-09-01", "2017-08-01", "2017-06-01", "2017-04-01",
+        "2017-03-01", "2016-12-01", "2016-11-01", "2016-10-01", "2016-09-01", "2016-08-01", "2016-07-01", "2016-06-01",
+        "2016-03-30", "2015-06-15"),
+    "Microsoft.Storage": (
+        "2023-05-01", "2023-01-01", "2022-09-01", "2022-05-01", "2021-09-01", "2021-08-01", "2021-06-01", "2021-04-01",
+        "2021-02-01", "2021-01-01", "2019-06-01", "2019-04-01", "2018-11-01", "2018-07-01", "2018-02-01", "2017-10-01",
+        "2017-06-01", "2016-12-01", "2016-05-01", "2016-01-01", "2015-06-15"),
+    "Microsoft.ManagedIdentity": ("2023-01-31", "2018-11-30"),
+    "Microsoft.Resources": ("2024-03-01", "2023-07-01", "2022-09-01", "2021-04-01", "2020-06-01", "2019-10-01",
+                            "2019-08-01", "2019-05-01", "2018-05-01", "2017-05-10", "2016-09-01", "2015-11-01"),
+}
+
+
+def api_versions(rtype: ResourceType) -> list[str]:
+    """What the provider listing says a type speaks: Azure's versions the lab accepts for it."""
+    known = API_VERSIONS.get(rtype.full_type) or API_VERSIONS.get(rtype.namespace) or ()
+    return [v for v in known if v[:10] >= rtype.min_api_version[:10]] or [rtype.min_api_version]
+
+
 def provider_body(subscription: str, namespace: str, types: list[ResourceType]) -> dict:
     return {
         "id": f"/subscriptions/{subscription}/providers/{namespace}",
@@ -106,7 +144,7 @@ def provider_body(subscription: str, namespace: str, types: list[ResourceType]) 
             {
                 "resourceType": rtype.full_type.split("/", 1)[1],
                 "locations": sorted(LOCATIONS.values()),
-                "apiVersions": [rtype.min_api_version],
+                "apiVersions": api_versions(rtype),
                 "capabilities": "None",
             }
             for rtype in types
