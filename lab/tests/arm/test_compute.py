@@ -302,7 +302,10 @@ def test_instance_view_both_ways(cloud):
     assert expanded == {**view, "vmAgent": {**view["vmAgent"], "statuses": expanded["vmAgent"]["statuses"]}}
     assert [s["code"] for s in view["statuses"]] == ["ProvisioningState/succeeded", "PowerState/running"]
     assert view["statuses"][1]["displayStatus"] == "VM running"
-    assert (view["computerName"], view["osName"], view["osVersion"]) == ("vm0", "ubuntu", "22.04")
+    # the guest really runs the lab's one Linux image, and says what was asked for
+    assert (view["computerName"], view["osName"], view["osVersion"]) == ("vm0", "debian", "12")
+    assert "the guest runs Debian 12 (the lab's one Linux image) for Canonical:0001-com-ubuntu-server-jammy" \
+        in view["vmAgent"]["statuses"][0]["message"]
     assert view["vmAgent"]["statuses"][0]["displayStatus"] == "Ready"
     assert [d["name"] for d in view["disks"]] == [cloud.disks()[0]["name"]]
     assert "instanceView" not in cloud.get("virtualMachines/vm0").json["properties"]

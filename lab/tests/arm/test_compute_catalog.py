@@ -39,7 +39,7 @@ def test_image_tree(arm):
     assert {"Canonical", "Debian", "MicrosoftWindowsServer"} <= {p["name"] for p in publishers}
     assert publishers[0]["id"].startswith("/Subscriptions/") and publishers[0]["location"] == "eastus"
     offers = get(arm, f"{BASE}/publishers/debian/artifacttypes/vmimage/offers").json
-    assert [o["name"] for o in offers] == ["debian-12"]
+    assert [o["name"] for o in offers] == ["debian-11", "debian-12"]
     skus = get(arm, f"{BASE}/publishers/Debian/artifacttypes/vmimage/offers/debian-12/skus").json
     assert [s["name"] for s in skus] == ["12", "12-gen2"]
 
@@ -97,3 +97,16 @@ def test_size_families_as_azure_names_them(size, family):
     from azlab.models.compute.skus import family as family_of
 
     assert family_of(VM_SIZES[size.lower()]) == family
+
+
+@pytest.mark.parametrize("urn", [
+    "Canonical:0001-com-ubuntu-server-focal:20_04-lts-gen2", "Canonical:ubuntu-22_04-lts:server",
+    "Canonical:ubuntu-24_04-lts:server", "Canonical:UbuntuServer:18.04-LTS", "Debian:debian-11:11-backports-gen2",
+    "Debian:debian-12:12-gen2", "RedHat:RHEL:9-lvm-gen2", "MicrosoftWindowsServer:WindowsServer:2022-datacenter-g2",
+    "MicrosoftWindowsServer:WindowsServer:2016-datacenter",
+])
+def test_the_images_azure_tooling_defaults_to_are_published(arm, urn):
+    publisher, offer, sku = urn.split(":")
+    versions = arm.get(f"{BASE}/publishers/{publisher}/artifacttypes/vmimage/offers/{offer}/skus/{sku}/versions",
+                       api=COMPUTE_API)
+    assert versions.status_code == 200 and versions.json, urn

@@ -394,7 +394,7 @@ def test_recreate_from_the_os_disk_into_an_availability_set(cloud, lab):
     assert answer.status_code == 201, answer.json
     assert "osProfile" not in answer.json["properties"] and "imageReference" not in answer.json["properties"]["storageProfile"]
     view = cloud.instance_view("vm0")
-    assert view["computerName"] == "vm0" and view["osName"] == "ubuntu"
+    assert view["computerName"] == "vm0" and view["osName"] == "debian"
     assert vm_spec(lab.store, answer.json["id"])["guest"]["adminUsername"] == "azureuser"
     assert cloud.get("availabilitySets/as1").json["properties"]["virtualMachines"][0]["id"].endswith("/VM0")
 

@@ -101,24 +101,52 @@ def _windows(sku, generation, versions):
                  "Windows Server", "", versions)
 
 
+BIONIC = ("18.04.202306070", "18.04.202401161")
+FOCAL = ("20.04.202404080", "20.04.202409110", "20.04.202501140")
 JAMMY = ("22.04.202404100", "22.04.202409120", "22.04.202501140")
 NOBLE = ("24.04.202409120", "24.04.202501140")
+BULLSEYE = ("0.20240211.1654", "0.20240717.1811", "0.20250112.1990")
 BOOKWORM = ("0.20240211.1654", "0.20240717.1811", "0.20250112.1990")
+RHEL8 = ("8.10.2024062718", "8.10.2025011512")
+RHEL9 = ("9.4.2024062718", "9.5.2025011512")
+WS2025 = ("26100.2894.250113",)
 WS2022 = ("20348.2461.240510", "20348.2762.241009", "20348.3091.250112")
 WS2019 = ("17763.5820.240510", "17763.6414.241004")
+WS2016 = ("14393.7070.240608", "14393.7699.250109")
+#: The marketplace images Azure's docs and tools use as defaults (az vm create's aliases,
+#: the portal's quick starts), old and new offer names. Every Linux one runs the lab's one
+#: guest, Debian 12 (GUEST_OS); the instance view says so.
 IMAGES = (
+    _linux("Canonical", "UbuntuServer", "18.04-LTS", "V1", "ubuntu", "18.04", BIONIC),
+    _linux("Canonical", "UbuntuServer", "18_04-lts-gen2", "V2", "ubuntu", "18.04", BIONIC),
+    _linux("Canonical", "0001-com-ubuntu-server-focal", "20_04-lts", "V1", "ubuntu", "20.04", FOCAL),
+    _linux("Canonical", "0001-com-ubuntu-server-focal", "20_04-lts-gen2", "V2", "ubuntu", "20.04", FOCAL),
     _linux("Canonical", "0001-com-ubuntu-server-jammy", "22_04-lts", "V1", "ubuntu", "22.04", JAMMY),
     _linux("Canonical", "0001-com-ubuntu-server-jammy", "22_04-lts-gen2", "V2", "ubuntu", "22.04", JAMMY),
+    _linux("Canonical", "ubuntu-22_04-lts", "server", "V2", "ubuntu", "22.04", JAMMY),
+    _linux("Canonical", "ubuntu-22_04-lts", "server-gen1", "V1", "ubuntu", "22.04", JAMMY),
     _linux("Canonical", "ubuntu-24_04-lts", "server", "V2", "ubuntu", "24.04", NOBLE),
     _linux("Canonical", "ubuntu-24_04-lts", "server-gen1", "V1", "ubuntu", "24.04", NOBLE),
+    _linux("Debian", "debian-11", "11", "V1", "debian", "11", BULLSEYE),
+    _linux("Debian", "debian-11", "11-gen2", "V2", "debian", "11", BULLSEYE),
+    _linux("Debian", "debian-11", "11-backports-gen2", "V2", "debian", "11", BULLSEYE),
     _linux("Debian", "debian-12", "12", "V1", "debian", "12", BOOKWORM),
     _linux("Debian", "debian-12", "12-gen2", "V2", "debian", "12", BOOKWORM),
+    _linux("RedHat", "RHEL", "8-lvm-gen2", "V2", "redhat", "8.10", RHEL8),
+    _linux("RedHat", "RHEL", "9-lvm-gen2", "V2", "redhat", "9.5", RHEL9),
+    _linux("RedHat", "RHELRaw", "8-lvm-gen2", "V2", "redhat", "8.10", RHEL8),
+    _windows("2025-datacenter-azure-edition", "V2", WS2025),
     _windows("2022-datacenter", "V1", WS2022),
     _windows("2022-datacenter-g2", "V2", WS2022),
     _windows("2022-datacenter-azure-edition", "V2", WS2022),
+    _windows("2022-datacenter-azure-edition-core", "V2", WS2022),
     _windows("2019-datacenter", "V1", WS2019),
     _windows("2019-datacenter-gensecond", "V2", WS2019),
+    _windows("2016-datacenter", "V1", WS2016),
+    _windows("2016-datacenter-gensecond", "V2", WS2016),
 )
+#: (osName, osVersion) of the one Linux guest the lab runs, whatever image was asked for
+GUEST_OS = ("debian", "12")
 
 
 def find_image(publisher: str | None, offer: str | None, sku: str | None) -> Image | None:

@@ -16,7 +16,7 @@ from azlab.models.identity import resource_identity
 from azlab.models.ids import ResourceId, same_id
 from azlab.models.compute import extensions, run_command, storage_profile
 from azlab.models.compute.availability_sets import assign_domains
-from azlab.models.compute.catalog import VM_SIZES, find_image, find_size
+from azlab.models.compute.catalog import GUEST_OS, VM_SIZES, find_image, find_size
 from azlab.models.compute.custom_script import TIMEOUT_SECONDS
 from azlab.models.compute.common import (
     AVSET_TYPE, EXTENSION_TYPE, NO_WINDOWS_GUEST, STORAGE_ACCOUNT_TYPE, VM_TYPE, azure_upper_id, cascade_delete, iso_time,
@@ -270,8 +270,9 @@ class VirtualMachineType(ResourceType):
             if computer_name:
                 view["computerName"] = computer_name
             if image and os_type == "Linux":
-                view.update({"osName": image.os_name, "osVersion": image.os_version})
-            view["vmAgent"] = self._agent(ctx, os_type, power, exts)
+                # what the guest really runs: the lab's one Linux image
+                view.update({"osName": GUEST_OS[0], "osVersion": GUEST_OS[1]})
+            view["vmAgent"] = self._agent(ctx, os_type, power, exts, image)
         if image:
             view["hyperVGeneration"] = image.generation
         created = props.get("timeCreated")
@@ -293,7 +294,7 @@ class VirtualMachineType(ResourceType):
         return view
 
     @staticmethod
-    def _agent(ctx: Context, os_type: str, power: str, exts: list[dict]) -> dict:
+    def _agent(ctx: Context, os_type: str, power: str, exts: list[dict], image) -> dict:
         if os_type == "Windows":
             return {"vmAgentVersion": "Unknown",
                     "statuses": [status("ProvisioningState/Unavailable", "Not Ready", NO_WINDOWS_GUEST, level="Warning")]}
@@ -301,8 +302,12 @@ class VirtualMachineType(ResourceType):
             return {"vmAgentVersion": "Unknown", "statuses": [status(
                 "ProvisioningState/Unavailable", "Not Ready", "VM status blob is found but not yet populated.",
                 level="Warning")]}
+        running = "Guest Agent is running"
+        if image is not None and (image.os_name, image.os_version) != GUEST_OS:
+            running += (f"; azlab: the guest runs {GUEST_OS[0].capitalize()} {GUEST_OS[1]} (the lab's one Linux image) "
+                        f"for {image.urn} ({image.os_name} {image.os_version})")
         agent = {"vmAgentVersion": LINUX_AGENT_VERSION,
-                 "statuses": [status("ProvisioningState/succeeded", "Ready", "Guest Agent is running", iso_time(ctx))]}
+                 "statuses": [status("ProvisioningState/succeeded", "Ready", running, iso_time(ctx))]}
         if exts:
             agent["extensionHandlers"] = [extensions.handler_status(ext) for ext in exts]
         return agent
