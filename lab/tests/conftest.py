@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -17,10 +15,8 @@ from azlab.arm.app import ArmApp
 from azlab.arm.service import Lab
 from azlab.client import client_environment
 from azlab.settings import MANAGEMENT_HOST, LabSettings
+from helpers import REPO_ROOT, run_playbook
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-#: the real Azure CLI, in its own venv (scripts/setup.sh): its pinned SDKs differ from azcollection's
-AZ = os.environ.get("AZLAB_AZ") or shutil.which("az", path=str(REPO_ROOT / ".venv-azcli" / "bin"))
 CONFORMANCE_DIR = Path(__file__).parent / "conformance"
 
 
@@ -144,20 +140,6 @@ def sdk_credential(lab_server):
     patch.undo()
 
 
-def run_playbook(playbook: Path, env: dict[str, str], extra_vars: dict | None = None, check: bool = False,
-                 timeout: int = 900) -> subprocess.CompletedProcess:
-    """Run a playbook against localhost with the lab's environment; return the result."""
-    cmd = [str(Path(sys.executable).with_name("ansible-playbook")), "-i", "localhost,", "-c", "local",
-           "-e", f"ansible_python_interpreter={sys.executable}", str(playbook)]
-    if extra_vars:
-        cmd += ["-e", json.dumps(extra_vars)]
-    if check:
-        cmd.append("--check")
-    env = {**env, "ANSIBLE_FORCE_COLOR": "0", "ANSIBLE_NOCOLOR": "1", "ANSIBLE_STDOUT_CALLBACK": "default",
-           "ANSIBLE_LOCALHOST_WARNING": "0", "ANSIBLE_INVENTORY_UNPARSED_WARNING": "0"}
-    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout, cwd=REPO_ROOT)
-
-
 @pytest.fixture(scope="session")
 def playbook_runner(lab_env):
     def run(playbook: str | Path, **kwargs) -> subprocess.CompletedProcess:
@@ -168,20 +150,4 @@ def playbook_runner(lab_env):
         if result.returncode != 0:
             pytest.fail(f"{path.name} failed (rc={result.returncode}):\n{result.stdout[-6000:]}\n{result.stderr[-3000:]}")
         return result
-    return run
-
-
-def az_runner(lab_env: dict, config_dir: Path):
-    """``run(*args)``: the Azure CLI against a lab, with its own config dir (MSAL caches
-    tokens there)."""
-    assert AZ, "the Azure CLI must be installed in CI (scripts/setup.sh creates .venv-azcli)"
-    env = {**lab_env, "AZURE_CONFIG_DIR": str(config_dir), "AZURE_CORE_COLLECT_TELEMETRY": "false"}
-
-    def run(*args: str, check: bool = True, timeout: int = 120) -> subprocess.CompletedProcess:
-        result = subprocess.run([AZ, *args, "--only-show-errors"], env=env, capture_output=True, text=True,
-                                timeout=timeout)
-        if check and result.returncode:
-            pytest.fail(f"az {' '.join(args)} failed:\n{result.stderr}")
-        return result
-
     return run

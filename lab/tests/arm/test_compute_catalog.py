@@ -110,3 +110,13 @@ def test_the_images_azure_tooling_defaults_to_are_published(arm, urn):
     versions = arm.get(f"{BASE}/publishers/{publisher}/artifacttypes/vmimage/offers/{offer}/skus/{sku}/versions",
                        api=COMPUTE_API)
     assert versions.status_code == 200 and versions.json, urn
+
+
+def test_extension_images_list_types_and_versions_as_az_vm_extension_set_reads_them(arm):
+    publishers = [p["name"] for p in arm.get(f"{BASE}/publishers", api=COMPUTE_API).json]
+    assert "Microsoft.Azure.Extensions" in publishers
+    types = arm.get(f"{BASE}/publishers/Microsoft.Azure.Extensions/artifacttypes/vmextension/types", api=COMPUTE_API)
+    assert [t["name"] for t in types.json] == ["CustomScript"]
+    versions = arm.get(f"{BASE}/publishers/Microsoft.Azure.Extensions/artifacttypes/vmextension/types/CustomScript/"
+                       "versions", api=COMPUTE_API).json
+    assert [v["name"] for v in versions] == ["2.0.7", "2.1.13"]

@@ -7,7 +7,7 @@ import json
 import os
 
 import pytest
-from conftest import AZ, az_runner
+from helpers import AZ, az_runner
 
 pytestmark = pytest.mark.skipif(AZ is None and not os.environ.get("CI"), reason="Azure CLI not installed (run scripts/setup.sh)")
 

@@ -148,7 +148,7 @@ def test_run_command_runs_the_script_and_returns_its_output(clients, vm):
 
 @pytest.fixture(scope="module")
 def az(env, tmp_path_factory):
-    from conftest import AZ, az_runner
+    from helpers import AZ, az_runner
 
     if AZ is None:
         pytest.skip("Azure CLI not installed (run scripts/setup.sh)")

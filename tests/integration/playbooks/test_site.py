@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import socket
 import subprocess
 import time
 from collections import Counter
@@ -167,6 +168,24 @@ def hostname_over_nat(lab, address: str, port: int) -> str:
     return done.stdout.strip()
 
 
+def ssh_banner(address: str, port: int) -> bool:
+    """An SSH banner within 3 s (a flow an NSG drops gets no answer at all)."""
+    try:
+        with socket.create_connection((address, port), timeout=3) as conn:
+            return conn.recv(4).startswith(b"SSH-")
+    except OSError:
+        return False
+
+
+def wait_until(condition, timeout: float, step: float = 0.5) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(step)
+    return condition()
+
+
 def nat_ports(lab, app: str) -> dict[str, int]:
     rules = lab.resources("Microsoft.Network/loadBalancers")[f"{app}-lb"]["properties"]["inboundNatRules"]
     return {rule["name"].replace("ssh-", f"{app}-"): rule["properties"]["frontendPort"] for rule in rules}
@@ -210,6 +229,17 @@ def second_tier_beside_the_first(lab, figures: dict, tmp_path: Path) -> None:
     assert all((vms[vm].get("tags") or {}).get("webfarm_patch_state") == "done" for vm in ("app2-vm1", "app2-vm2"))
     assert {page["app_version"] for page in lab.pages_through_lb(app2_ip, 10)} == {"app2-next"}
     assert {page["app_version"] for page in lab.pages_through_lb(app1_ip, 10)} == app1_versions
+
+    # SSH through app2's NAT ports only from webfarm_admin_source_prefixes, judged by the client's own address
+    app2_vm1_port = nat_ports(lab, "app2")["app2-vm1"]
+    closed = lab.playbook(FIXTURES / "network_only.yml", inventory=INVENTORY,
+                          extra_vars={**app2, "webfarm_admin_source_prefixes": ["192.0.2.0/24"]})
+    assert closed.returncode == 0, closed.output[-3000:]
+    assert wait_until(lambda: not ssh_banner(app2_ip, app2_vm1_port), timeout=30), "SSH still open to app2"
+    assert ssh_banner(app1_ip, nat_ports(lab, "app1")["app1-vm1"]), "app1's NSG changed with app2's"
+    reopened = lab.playbook(FIXTURES / "network_only.yml", inventory=INVENTORY, extra_vars=app2)
+    assert reopened.returncode == 0, reopened.output[-3000:]
+    assert wait_until(lambda: ssh_banner(app2_ip, app2_vm1_port), timeout=30), "SSH not reopened to app2"
 
     # app2's teardown leaves app1 serving
     removed, _elapsed = timed_playbook(lab, "playbooks/teardown.yml",

@@ -185,13 +185,14 @@ class ExtensionHandler:
         return any(v == version or v.startswith(version + ".") for v in self.versions)
 
 
+# published handler versions (major.minor.patch, oldest first)
 EXTENSIONS = (
-    ExtensionHandler("Microsoft.Azure.Extensions", "CustomScript", "Linux", ("2.0", "2.1")),
-    ExtensionHandler("Microsoft.Compute", "CustomScriptExtension", "Windows", ("1.9", "1.10")),
-    ExtensionHandler("Microsoft.OSTCExtensions", "VMAccessForLinux", "Linux", ("1.4", "1.5")),
-    ExtensionHandler("Microsoft.Compute", "VMAccessAgent", "Windows", ("2.0", "2.4")),
-    ExtensionHandler("Microsoft.Azure.Monitor", "AzureMonitorLinuxAgent", "Linux", ("1.0", "1.33")),
-    ExtensionHandler("Microsoft.Azure.Monitor", "AzureMonitorWindowsAgent", "Windows", ("1.0", "1.31")),
+    ExtensionHandler("Microsoft.Azure.Extensions", "CustomScript", "Linux", ("2.0.7", "2.1.13")),
+    ExtensionHandler("Microsoft.Compute", "CustomScriptExtension", "Windows", ("1.9.5", "1.10.18")),
+    ExtensionHandler("Microsoft.OSTCExtensions", "VMAccessForLinux", "Linux", ("1.4.7", "1.5.18")),
+    ExtensionHandler("Microsoft.Compute", "VMAccessAgent", "Windows", ("2.0.2", "2.4.10")),
+    ExtensionHandler("Microsoft.Azure.Monitor", "AzureMonitorLinuxAgent", "Linux", ("1.0.0", "1.33.2")),
+    ExtensionHandler("Microsoft.Azure.Monitor", "AzureMonitorWindowsAgent", "Windows", ("1.0.0", "1.31.0")),
 )
 
 
@@ -236,9 +237,11 @@ def publishers_handler(ctx: Context, location: str, rest: list[str], query):
     """publishers[/{p}/artifacttypes/vmimage/offers[/{o}/skus[/{s}/versions[/{v}]]]]"""
     location = normalise_location(location)
     if not rest:
-        names = sorted({i.publisher for i in IMAGES})
+        names = sorted({i.publisher for i in IMAGES} | {h.publisher for h in EXTENSIONS})
         return [_resource(ctx, location, p, f"Publishers/{p}") for p in names]
     segs = [s.lower() for s in rest]
+    if len(rest) >= 3 and segs[1:3] == ["artifacttypes", "vmextension"]:
+        return _extension_images(ctx, location, rest)
     if len(rest) < 4 or segs[1:4] != ["artifacttypes", "vmimage", "offers"]:
         raise _image_not_found()
     images = [i for i in IMAGES if i.publisher.lower() == segs[0]]
@@ -265,6 +268,29 @@ def publishers_handler(ctx: Context, location: str, rest: list[str], query):
     if version is None:
         raise _image_not_found()
     return _image_version_body(ctx, location, image, version, f"{base}/{version}")
+
+
+def _extension_images(ctx: Context, location: str, rest: list[str]):
+    """{p}/artifacttypes/vmextension/types[/{t}/versions[/{v}]] (az vm extension set finds the latest here)."""
+    segs = [s.lower() for s in rest]
+    handlers = [h for h in EXTENSIONS if h.publisher.lower() == segs[0]]
+    if not handlers or len(rest) < 4 or segs[3] != "types":
+        raise _image_not_found()
+    base = f"Publishers/{handlers[0].publisher}/ArtifactTypes/VMExtension/Types"
+    if len(rest) == 4:
+        return [_resource(ctx, location, h.type, f"{base}/{h.type}") for h in handlers]
+    handler = next((h for h in handlers if h.type.lower() == segs[4]), None)
+    if handler is None or len(rest) < 6 or segs[5] != "versions" or len(rest) > 7:
+        raise _image_not_found()
+    base = f"{base}/{handler.type}/Versions"
+    if len(rest) == 6:
+        return [_resource(ctx, location, v, f"{base}/{v}") for v in handler.versions]
+    if rest[6] not in handler.versions:
+        raise _image_not_found()
+    body = _resource(ctx, location, rest[6], f"{base}/{rest[6]}")
+    body["properties"] = {"operatingSystem": handler.os_type, "computeRole": "IaaS", "handlerSchema": "",
+                          "vmScaleSetEnabled": True, "supportsMultipleExtensions": False}
+    return body
 
 
 def _image_version_body(ctx: Context, location: str, image: Image, version: str, path: str) -> dict:
