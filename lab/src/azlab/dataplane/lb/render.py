@@ -194,9 +194,6 @@ class _Translator:
         servers = [self.rule_server(name, rule["name"], member, backend_port, probe) for member in valid]
         lines = [f"listen {name}", f"    bind {bind}",
                  *self.source_acl(where, [self.allowed(member, backend_port) for member in valid]),
-                 # no healthy backend: Azure answers no SYN and the client times out; HAProxy has
-                 # accepted by then, so it drops the flow without a word (no FIN, no RST)
-                 "    tcp-request connection silent-drop if { nbsrv lt 1 }",
                  *self.distribution(props.get("loadDistribution")),
                  *self.idle_timeouts(props), *self.probe_lines(probe)]
         return "\n".join(lines + [self.server_line(ref) for ref in sorted(servers, key=lambda r: r.server)] + [""])
