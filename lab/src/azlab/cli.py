@@ -111,7 +111,7 @@ def cmd_reset(args) -> int:
     if client.alive():
         client.call("POST", "reset")
     else:
-        from azlab.dataplane.controller import purge
+        from azlab.dataplane.objects import purge
         from azlab.models.store import Store
 
         Store(settings.db_path).clear()

@@ -3,7 +3,7 @@ plane (the control-plane test fixture) runs no container."""
 
 from __future__ import annotations
 
-from azlab.dataplane.controller import container_name
+from azlab.dataplane.objects import container_name
 
 VM = "/subscriptions/s/resourceGroups/RG/providers/Microsoft.Compute/virtualMachines/web-vm1"
 

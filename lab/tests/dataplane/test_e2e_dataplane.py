@@ -26,7 +26,7 @@ import pytest
 
 from azlab.client import AdminClient
 from azlab.dataplane import podman, vnet
-from azlab.dataplane.controller import ROLE_LABEL, container_name, instance_id, instance_label, lab_objects
+from azlab.dataplane.objects import ROLE_LABEL, container_name, instance_id, instance_label, lab_objects
 from helpers import run_playbook
 from polling import wait_for
 

@@ -13,7 +13,7 @@ import subprocess
 
 import pytest
 
-from azlab.dataplane.controller import container_name
+from azlab.dataplane.objects import container_name
 from polling import wait_for
 
 pytestmark = pytest.mark.dataplane

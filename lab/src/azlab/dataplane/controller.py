@@ -17,11 +17,9 @@ See docs/lab-dataplane.md.
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 import logging
 import os
-import re
 import shutil
 import threading
 import time
@@ -30,25 +28,21 @@ from pathlib import Path
 
 from azlab.dataplane import image, podman, resolve, vnet
 from azlab.dataplane.agent import GuestAgent
-from azlab.dataplane.security import SecurityView
+from azlab.dataplane.networks import Networks
+from azlab.dataplane.objects import (
+    LAB_INSTANCE_LABEL, ROLE_LABEL, VM_LABEL, container_name, instance_id, instance_label, purge,
+)
 from azlab.dataplane.lb import HAProxyError, LoadBalancerManager
-from azlab.dataplane.lb.paths import RuntimePaths
-from azlab.dataplane.lb.process import HAProxyProcess
 from azlab.dataplane.lb.view import RenderOptions
 from azlab.models.compute.catalog import find_size
 from azlab.models.compute.common import VM_TYPE
 from azlab.models.compute.state import provisioning_failure, record_provisioning_failure, set_power_state, vm_spec
-from azlab.models.network.common import LB_TYPE, VNET_TYPE
+from azlab.models.network.common import LB_TYPE
 from azlab.models.network.lb import set_unserved
 from azlab.models.store import key_of
 
 LOG = logging.getLogger(__name__)
 
-ROLE_LABEL = "azlab.role"
-#: Which lab (state directory) created a container or network: two labs on one machine
-#: (a developer's and a test session's) never remove each other's.
-LAB_INSTANCE_LABEL = "azlab.lab"
-VM_LABEL = "azlab.vm"
 #: How often the worker looks at the containers even when the store did not change:
 #: in-guest reboots, killed containers and boot faults are seen within this period.
 POLL_SECONDS = 1.0
@@ -64,18 +58,6 @@ def unavailable_reason() -> str | None:
     if reason is None and shutil.which("haproxy") is None:
         reason = "haproxy is not installed"
     return reason
-
-
-def _safe(text: str, limit: int = 20) -> str:
-    return re.sub(r"[^a-zA-Z0-9_.-]", "-", text)[:limit]
-
-
-def _digest(text: str) -> str:
-    return hashlib.sha1(key_of(text).encode()).hexdigest()[:8]
-
-
-def container_name(vm_id: str) -> str:
-    return f"azlab-{_safe(vm_id.rstrip('/').rsplit('/', 1)[1], 32)}-{_digest(vm_id)}"
 
 
 def capacity_refusal(vm_size: str) -> str | None:
@@ -96,43 +78,6 @@ def capacity_refusal(vm_size: str) -> str | None:
         return (f"Allocation failed: {size.name} has {size.memory_mb} MiB of memory and the lab's host has "
                 f"{memory_mb} MiB. Choose a smaller VM size.")
     return None
-
-
-def instance_id(state_dir: Path) -> str:
-    return _digest(str(Path(state_dir).resolve()))
-
-
-def instance_label(state_dir: Path) -> str:
-    return f"{LAB_INSTANCE_LABEL}={instance_id(state_dir)}"
-
-
-def lab_objects(state_dir: Path, kind: str) -> list[str]:
-    """Names of this lab's containers ("container": labelled azlab.managed AND this lab's)
-    or network namespaces ("network": its VNets' and NICs')."""
-    if kind == "network":
-        return sorted(vnet.lab_namespaces(instance_id(state_dir)))
-    filters = ["--filter", f"label={podman.LAB_LABEL}", "--filter", f"label={instance_label(state_dir)}"]
-    return podman.run(["ps", "-a", *filters, "--format", "{{.Names}}"]).stdout.split()
-
-
-def purge(state_dir: Path) -> None:
-    """``azlab reset``: remove every container, namespace and HAProxy of this lab, nothing else.
-
-    Only containers labelled ``azlab.managed=true`` and with this lab's instance label, and
-    namespaces named with this lab's instance ID, are touched; HAProxys only through the
-    pidfiles of the lab's own LB directories (the driver checks each PID's command line)."""
-    if podman.unavailable_reason() is None:
-        for name in lab_objects(state_dir, "container"):
-            podman.remove_container(name)
-    for name in lab_objects(state_dir, "network"):
-        vnet.remove_namespace(name)
-    lb_dir = Path(state_dir) / "lb"
-    for directory in sorted(lb_dir.glob("*")) if lb_dir.is_dir() else []:
-        process = HAProxyProcess.adopt(RuntimePaths(directory))
-        if process is not None:
-            process.stop()
-        shutil.rmtree(directory, ignore_errors=True)
-    shutil.rmtree(Path(state_dir) / "seeds", ignore_errors=True)
 
 
 class DataPlane:
@@ -163,10 +108,7 @@ class DataPlane:
         self._errors: dict[str, str] = {}
         self._notes: dict[str, str] = {}
         self._made: set[str] = set()             # VM keys whose container was made (or found)
-        self._vnet_sources: dict[str, str] = {}  # VNet key -> host address that reaches into it
-        self._vnets_made: dict[str, tuple] = {}  # VNet key -> (vnet.VNet made, its host address)
-        self._filters: dict[str, str] = {}       # VNet key -> filter table last applied to its router
-        self._security = SecurityView(self.store, {})
+        self._networks = Networks(self.store, instance_id(self.state_dir), self._error)
         self._agent = GuestAgent(self.store, on_done=self._wake.set)
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -198,9 +140,9 @@ class DataPlane:
         self.wait_idle(timeout=120)
         with self._idle:
             purge(self.state_dir)
-            for table in (self._reported, self._restarts, self._started_at, self._applied, self._errors, self._notes,
-                          self._vnets_made, self._filters):
+            for table in (self._reported, self._restarts, self._started_at, self._applied, self._errors, self._notes):
                 table.clear()
+            self._networks.forget()
             self.clear_faults()
 
     def wait_idle(self, timeout: float = 60.0) -> bool:
@@ -307,13 +249,11 @@ class DataPlane:
 
     def _reconcile(self) -> None:
         containers = self._containers()
-        vnets = self._reconcile_vnets()
-        self._security = SecurityView(self.store, self._vnet_sources)
-        self._reconcile_filters(vnets)
+        vnets = self._networks.reconcile()
         nics_in_use = self._reconcile_vms(containers, vnets)
         self._agent.reconcile({key: c["name"] for key, c in containers.items()
                                     if key in self._made and self._reported.get(key) == "running"})
-        self._remove_stale_namespaces(nics_in_use)
+        self._networks.remove_stale_namespaces(nics_in_use)
         self._reconcile_lbs()
         self._forget_deleted()
 
@@ -339,64 +279,9 @@ class DataPlane:
             self._errors[key] = message
             LOG.error("%s", message)
 
-    # -- VNets -> network namespaces -----------------------------------------------------------
-
     @property
     def _lab(self) -> str:
         return instance_id(self.state_dir)
-
-    def _reconcile_vnets(self) -> set[str]:
-        """Make every VNet's namespace; return the keys of the VNets that have one.
-
-        A VNet whose namespace exists and whose subnets did not change since it was made is
-        not touched again (one ``ip netns list`` per pass, not a dozen commands per VNet)."""
-        ready, sources = set(), {}
-        present = vnet.lab_namespaces(self._lab)
-        for vnet_id, body in self.store.list(VNET_TYPE):
-            key = key_of(vnet_id)
-            wanted = vnet.VNet(vnet_id, tuple(cidr for subnet in body.get("properties", {}).get("subnets", [])
-                                              for cidr in resolve.subnet_prefixes(subnet)))
-            made = self._vnets_made.get(key)
-            if made is not None and made[0] == wanted and vnet.vnet_namespace(self._lab, vnet_id) in present:
-                sources[key] = made[1]
-                ready.add(key)
-                continue
-            self._filters.pop(key, None)  # a (re)made router has no filter table yet
-            try:
-                sources[key] = vnet.ensure_vnet(self._lab, wanted)
-                self._vnets_made[key] = (wanted, sources[key])
-            except vnet.NetworkError as exc:
-                self._error(key, f"virtual network {vnet_id}: {exc}")
-                continue
-            self._error(key, None)
-            ready.add(key)
-        self._vnet_sources = sources
-        return ready
-
-    def _reconcile_filters(self, vnets: set[str]) -> None:
-        """Each VNet's router enforces the NSGs of its subnets and NICs (rewritten on change)."""
-        for vnet_id, _ in self.store.list(VNET_TYPE):
-            key = key_of(vnet_id)
-            if key not in vnets:
-                continue
-            table = self._security.vnet_filter(vnet_id)
-            if self._filters.get(key) == table:
-                continue
-            try:
-                vnet.apply_filter(self._lab, vnet_id, table)
-                self._filters[key] = table
-                self._error(key, None)
-            except vnet.NetworkError as exc:
-                self._error(key, f"virtual network {vnet_id}: its NSGs are not enforced: {exc}")
-        for key in [k for k in self._filters if k not in vnets]:
-            del self._filters[key]
-
-    def _remove_stale_namespaces(self, nics_in_use: set[str]) -> None:
-        """Namespaces of deleted VNets, and of NICs that no VM container uses any more."""
-        keep = {vnet.vnet_namespace(self._lab, vnet_id) for vnet_id, _ in self.store.list(VNET_TYPE)}
-        keep |= {vnet.nic_namespace(self._lab, nic) for nic in nics_in_use}
-        for name in vnet.lab_namespaces(self._lab) - keep:
-            vnet.remove_namespace(name)
 
     def _forget_deleted(self) -> None:
         """Errors and notes of resources that no longer exist go with them."""
@@ -556,7 +441,7 @@ class DataPlane:
 
     def _reconcile_lbs(self) -> None:
         wanted = set()
-        resolver = resolve.LoadBalancerResolver(self.lab.context(), self._security, self._vnet_sources,
+        resolver = resolve.LoadBalancerResolver(self.lab.context(), self._networks.security, self._networks.sources,
                                                 self._probe_faulted_nics())
         for lb_id, body in self.store.list(LB_TYPE):
             key = key_of(lb_id)

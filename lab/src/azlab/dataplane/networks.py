@@ -1,0 +1,90 @@
+"""VNets -> network namespaces: each VNet's router made, its NSGs enforced, stale namespaces removed.
+
+One reconcile pass of the data plane's network side (``vnet`` does the I/O, ``security``
+reads the NSGs): which VNets are ready, the host address that reaches into each (for
+the load balancers), and the filter table each router enforces. Errors go to the
+controller's error table, keyed by the VNet.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from azlab.dataplane import resolve, vnet
+from azlab.dataplane.security import SecurityView
+from azlab.models.network.common import VNET_TYPE
+from azlab.models.store import Store, key_of
+
+
+class Networks:
+    def __init__(self, store: Store, lab: str, error: Callable[[str, str | None], None]):
+        self.store = store
+        self.lab = lab
+        self._error = error
+        self.sources: dict[str, str] = {}      # VNet key -> host address that reaches into it
+        self.security = SecurityView(store, {})
+        self._made: dict[str, tuple] = {}      # VNet key -> (vnet.VNet made, its host address)
+        self._filters: dict[str, str] = {}     # VNet key -> filter table last applied to its router
+
+    def forget(self) -> None:
+        """After a reset: nothing made is known any more."""
+        self._made.clear()
+        self._filters.clear()
+
+    def reconcile(self) -> set[str]:
+        """Every VNet's namespace and NSG filter; returns the keys of the VNets that have one."""
+        ready = self._vnets()
+        self.security = SecurityView(self.store, self.sources)
+        self._apply_filters(ready)
+        return ready
+
+    def _vnets(self) -> set[str]:
+        """A VNet whose namespace exists and whose subnets did not change since it was made is
+        not touched again (one ``ip netns list`` per pass, not a dozen commands per VNet)."""
+        ready, sources = set(), {}
+        present = vnet.lab_namespaces(self.lab)
+        for vnet_id, body in self.store.list(VNET_TYPE):
+            key = key_of(vnet_id)
+            wanted = vnet.VNet(vnet_id, tuple(cidr for subnet in body.get("properties", {}).get("subnets", [])
+                                              for cidr in resolve.subnet_prefixes(subnet)))
+            made = self._made.get(key)
+            if made is not None and made[0] == wanted and vnet.vnet_namespace(self.lab, vnet_id) in present:
+                sources[key] = made[1]
+                ready.add(key)
+                continue
+            self._filters.pop(key, None)  # a (re)made router has no filter table yet
+            try:
+                sources[key] = vnet.ensure_vnet(self.lab, wanted)
+                self._made[key] = (wanted, sources[key])
+            except vnet.NetworkError as exc:
+                self._error(key, f"virtual network {vnet_id}: {exc}")
+                continue
+            self._error(key, None)
+            ready.add(key)
+        self.sources = sources
+        return ready
+
+    def _apply_filters(self, ready: set[str]) -> None:
+        """Each VNet's router enforces the NSGs of its subnets and NICs (rewritten on change)."""
+        for vnet_id, _ in self.store.list(VNET_TYPE):
+            key = key_of(vnet_id)
+            if key not in ready:
+                continue
+            table = self.security.vnet_filter(vnet_id)
+            if self._filters.get(key) == table:
+                continue
+            try:
+                vnet.apply_filter(self.lab, vnet_id, table)
+                self._filters[key] = table
+                self._error(key, None)
+            except vnet.NetworkError as exc:
+                self._error(key, f"virtual network {vnet_id}: its NSGs are not enforced: {exc}")
+        for key in [k for k in self._filters if k not in ready]:
+            del self._filters[key]
+
+    def remove_stale_namespaces(self, nics_in_use: set[str]) -> None:
+        """Namespaces of deleted VNets, and of NICs that no VM container uses any more."""
+        keep = {vnet.vnet_namespace(self.lab, vnet_id) for vnet_id, _ in self.store.list(VNET_TYPE)}
+        keep |= {vnet.nic_namespace(self.lab, nic) for nic in nics_in_use}
+        for name in vnet.lab_namespaces(self.lab) - keep:
+            vnet.remove_namespace(name)
