@@ -146,6 +146,18 @@ def test_run_command_runs_the_script_and_returns_its_output(clients, vm):
     assert "script.sh" in in_guest(container, "ls /var/lib/waagent/run-command/download/0/")
 
 
+def test_a_managed_run_command_reports_its_exit_code_and_output(clients, vm):
+    cm, _ = clients
+    models = cm.models()
+    cm.virtual_machine_run_commands.begin_create_or_update(RG, "guest-vm", "check", models.VirtualMachineRunCommand(
+        location=LOCATION, source=models.VirtualMachineRunCommandScriptSource(script="echo \"$who\"; echo bad >&2; exit 5"),
+        protected_parameters=[models.RunCommandInputParameter(name="who", value="protected")])).result()
+    view = cm.virtual_machine_run_commands.get_by_virtual_machine(RG, "guest-vm", "check", expand="instanceView")
+    assert view.provisioning_state == "Succeeded"  # the run happened; its failure is in the instance view
+    iv = view.instance_view
+    assert (iv.execution_state, iv.exit_code, iv.output, iv.error) == ("Failed", 5, "protected\n", "bad\n")
+
+
 @pytest.fixture(scope="module")
 def az(env, tmp_path_factory):
     from helpers import AZ, az_runner

@@ -13,13 +13,16 @@ from __future__ import annotations
 
 import logging
 import threading
+from datetime import datetime, timezone
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable
 
 from azlab.dataplane import guest_exec, podman
 from azlab.models.compute import custom_script, run_command
 from azlab.models.compute.common import EXTENSION_TYPE, VM_TYPE
-from azlab.models.compute.state import set_extension_status, set_run_command_result
+from azlab.models.compute.run_commands import RUN_COMMANDS_TYPE
+from azlab.models.compute.state import set_extension_status, set_managed_run_result, set_run_command_result
+from azlab.models.ids import ResourceId
 from azlab.models.store import Store, key_of
 
 LOG = logging.getLogger(__name__)
@@ -27,8 +30,9 @@ LOG = logging.getLogger(__name__)
 WORKERS = 4
 
 
-def vm_of(extension_id: str) -> str:
-    return extension_id.rsplit("/extensions/", 1)[0]
+def vm_of(child_id: str) -> str:
+    """The VM of an extension or run command ID."""
+    return str(ResourceId.parse(child_id).parent)
 
 
 class GuestAgent:
@@ -55,6 +59,11 @@ class GuestAgent:
             container = guests.get(key_of(vm_id))
             if record.get("state") == "pending" and container is not None:
                 self._submit((key_of(vm_id), record["token"]), self._run_command, vm_id, record, container)
+        for run_id, body in self.store.list(RUN_COMMANDS_TYPE):
+            run = body["_run"]
+            container = guests.get(key_of(vm_of(run_id)))
+            if run["state"] == "pending" and container is not None:
+                self._submit((key_of(run_id), str(run["sequence"])), self._run_managed, run_id, body, container)
 
     def stop(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
@@ -97,9 +106,25 @@ class GuestAgent:
 
     def _run_command(self, vm_id: str, record: dict, container: str) -> None:
         try:
-            result = guest_exec.run_shell_script(container, record["sequence"], record["script"], record["parameters"])
+            result = guest_exec.run_shell_script(container, str(record["sequence"]), record["script"],
+                                                 record["parameters"])
             state, message = "done", run_command.message(result.stdout, result.stderr)
         except podman.PodmanError as exc:
             state, message = "failed", f"azlab: the guest agent could not run the command: {exc}"
         set_run_command_result(self.store, vm_id, record["token"], state, message)
         LOG.info("run command on %s (run %d): %s", vm_id, record["sequence"], state)
+
+    def _run_managed(self, run_id: str, body: dict, container: str) -> None:
+        run = body["_run"]
+        now = datetime.now(timezone.utc).isoformat()
+        try:
+            result = guest_exec.run_shell_script(container, f"{body['name']}-{run['sequence']}", run["script"],
+                                                 run["parameters"], run["timeout"])
+        except podman.PodmanError as exc:
+            set_managed_run_result(self.store, run_id, run["sequence"], None, "", "", now,
+                                   error=f"azlab: the guest agent could not run the command: {exc}")
+            return
+        ended = datetime.now(timezone.utc).isoformat()
+        set_managed_run_result(self.store, run_id, run["sequence"], result.exit_code, custom_script.tail(result.stdout),
+                               custom_script.tail(result.stderr), ended)
+        LOG.info("run command %s (run %d): exit %d", run_id, run["sequence"], result.exit_code)

@@ -32,12 +32,13 @@ RUN_COMMAND_ROOT = "/var/lib/waagent/run-command/download"
 PROVISIONING_WAIT = 300
 COMMAND_FILE = ".azlab-command"
 
-# $1: the download directory. The command is read from COMMAND_FILE, which is removed first.
+# $1: the download directory, $2: the time limit in seconds. The command is read from
+# COMMAND_FILE, which is removed first.
 RUN = f"""
 set -u
 cd "$1" || exit 97
 command=$(cat {COMMAND_FILE}); rm -f {COMMAND_FILE}
-timeout {TIMEOUT_SECONDS} /bin/sh -c "$command" >stdout 2>stderr </dev/null
+timeout "$2" /bin/sh -c "$command" >stdout 2>stderr </dev/null
 echo $?
 """
 
@@ -95,22 +96,24 @@ def run_custom_script(container: str, sequence: int, run: CustomScript) -> RunRe
     return _run_in(container, directory, _prepare(container, directory, run))
 
 
-def run_shell_script(container: str, sequence: int, lines: list[str], parameters: list[list[str]]) -> RunResult:
-    """RunShellScript: the lines as script.sh, the parameters as its arguments and, where a
-    name is a shell identifier, as environment variables of that name."""
+def run_shell_script(container: str, run_name: str, lines: list[str], parameters: list[list[str]],
+                     timeout: int = TIMEOUT_SECONDS) -> RunResult:
+    """RunShellScript: the lines as script.sh in the run's directory, the parameters as its
+    arguments and, where a name is a shell identifier, as environment variables of that name."""
     wait_for_provisioning(container)
-    directory = f"{RUN_COMMAND_ROOT}/{sequence}"
+    directory = f"{RUN_COMMAND_ROOT}/{run_name}"
     _exec(container, 'umask 077; rm -rf "$1" && mkdir -p "$1"', directory)
     _exec(container, 'umask 077; cat > "$1/script.sh" && chmod 0700 "$1/script.sh"', directory,
           input="\n".join(lines).encode() + b"\n")
     names = [f"{name}={shlex.quote(value)}" for name, value in parameters if name.isidentifier() and name.isascii()]
     values = [shlex.quote(value) for _, value in parameters]
-    return _run_in(container, directory, " ".join([*names, "./script.sh", *values]))
+    return _run_in(container, directory, " ".join([*names, "./script.sh", *values]), timeout)
 
 
-def _run_in(container: str, directory: str, command: str) -> RunResult:
-    """Run ``command`` with /bin/sh -c in ``directory``, its streams kept there."""
+def _run_in(container: str, directory: str, command: str, timeout: int = TIMEOUT_SECONDS) -> RunResult:
+    """Run ``command`` with /bin/sh -c in ``directory`` (at most ``timeout`` seconds: exit
+    status 124), its streams kept there."""
     _exec(container, f'umask 077; cat > "$1/{COMMAND_FILE}"', directory, input=command.encode())
-    status = _exec(container, RUN, directory, timeout=TIMEOUT_SECONDS + 60).decode().strip()
+    status = _exec(container, RUN, directory, str(timeout), timeout=timeout + 60).decode().strip()
     stdout, stderr = (_exec(container, f'tail -c {MAX_TAIL} "$1/{stream}"', directory) for stream in ("stdout", "stderr"))
     return RunResult(int(status) if status.isdigit() else 97, stdout, stderr)

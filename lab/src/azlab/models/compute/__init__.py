@@ -12,13 +12,14 @@ from azlab.models.compute.availability_sets import AvailabilitySetType
 from azlab.models.compute.catalog import register_location_handlers
 from azlab.models.compute.disks import DiskType
 from azlab.models.compute.extensions import ExtensionType
+from azlab.models.compute.run_commands import RunCommandType
 from azlab.models.compute.skus import resource_skus
 from azlab.models.compute.virtual_machines import VirtualMachineType
 
 
 def register(registry: Registry) -> None:
     """Add this provider's types to the registry."""
-    for rtype in (AvailabilitySetType(), VirtualMachineType(), ExtensionType(), DiskType()):
+    for rtype in (AvailabilitySetType(), VirtualMachineType(), ExtensionType(), RunCommandType(), DiskType()):
         registry.register(rtype)
     register_location_handlers(registry)
     registry.provider_lists[("microsoft.compute", "skus")] = resource_skus

@@ -25,6 +25,7 @@ import copy
 
 from azlab.models.store import Store
 from azlab.models.compute.common import EXTENSION_TYPE, VM_TYPE, sub_id
+from azlab.models.compute.run_commands import RUN_COMMANDS_TYPE, result_state
 
 POWER_STATES = {
     "running": "VM running", "stopped": "VM stopped", "deallocated": "VM deallocated",
@@ -92,6 +93,28 @@ def set_run_command_result(store: Store, vm_id: str, token: str, state: str, mes
             recorded.append(True)
 
     _update(store, vm_id, VM_TYPE, apply)
+    return bool(recorded)
+
+
+def set_managed_run_result(store: Store, run_command_id: str, sequence: int, exit_code: int | None, stdout: str,
+                           stderr: str, ended: str, error: str | None = None) -> bool:
+    """Report a managed run command's run (``runCommands/{name}``): its exit code and the tails
+    of its streams, or ``error`` when it could not run. A report of an earlier run is dropped."""
+    recorded = []
+
+    def apply(body: dict) -> None:
+        run = body["_run"]
+        if run["sequence"] != sequence:
+            return
+        if error is not None:
+            run.update(state="failed", error=error, ended=ended)
+            body["properties"]["provisioningState"] = "Failed"
+        else:
+            run.update(state="done", exit_code=exit_code, stdout=stdout, stderr=stderr, ended=ended)
+            body["properties"]["provisioningState"] = result_state(body, exit_code)
+        recorded.append(True)
+
+    _update(store, run_command_id, RUN_COMMANDS_TYPE, apply)
     return bool(recorded)
 
 
