@@ -111,3 +111,18 @@ def test_iptables_rules_keep_the_order_and_return_on_allow():
     # a protocol-less rule with ports applies to TCP and UDP
     both = nsg.iptables_rules(inbound(body(("any-80", 100, "Allow", "*", "*", "80"))))
     assert both[:2] == [["-p", "tcp", "--dport", "80", "-j", "RETURN"], ["-p", "udp", "--dport", "80", "-j", "RETURN"]]
+
+
+def test_application_security_groups_match_their_members_addresses():
+    """A rule naming a group as source (or destination) matches its members' addresses only."""
+    web_asg = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/applicationSecurityGroups/web"
+    tags = nsg.ServiceTags(virtual_network=TAGS.virtual_network, load_balancer=TAGS.load_balancer,
+                           groups=((web_asg.lower(), (ipaddress.ip_network("10.0.0.5/32"),)),))
+    rules = body(("deny-vnet", 200, "Deny", "*", "VirtualNetwork", "*"))
+    from_web = {"name": "web-to-db", "properties": {
+        "priority": 100, "direction": "Inbound", "access": "Allow", "protocol": "Tcp",
+        "sourceApplicationSecurityGroups": [{"id": web_asg}], "destinationAddressPrefix": "*",
+        "destinationPortRange": "5432"}}
+    rules["properties"]["securityRules"].append(from_web)
+    sources = [str(n) for n in nsg.allowed_sources([nsg.rules_of(rules, "Inbound", tags)], VM, 5432)]
+    assert "10.0.0.5/32" in sources and not any(n.startswith("10.0.0.6") or n == "10.0.0.0/16" for n in sources)

@@ -77,6 +77,12 @@ class ServiceTags:
 
     virtual_network: tuple[Network, ...]
     load_balancer: tuple[Network, ...]
+    #: application security groups: (group key, the addresses of its member ip configurations)
+    groups: tuple[tuple[str, tuple[Network, ...]], ...] = ()
+
+    def group(self, group_id: str) -> list[Network]:
+        key = group_id.rstrip("/").lower()
+        return [network for name, networks in self.groups if name == key for network in networks]
 
     def expand(self, prefix: str) -> list[Network]:
         lowered = prefix.lower()
@@ -129,7 +135,9 @@ def _ports(props: dict) -> tuple[tuple[int, int], ...] | None:
 def _prefixes(props: dict, side: str, tags: ServiceTags) -> tuple[Network, ...]:
     values = props.get(f"{side}AddressPrefixes") or (
         [props[f"{side}AddressPrefix"]] if props.get(f"{side}AddressPrefix") else [])
-    return tuple(collapse(network for value in values for network in tags.expand(str(value))))
+    groups = [ref.get("id", "") for ref in props.get(f"{side}ApplicationSecurityGroups") or []]
+    return tuple(collapse([*(network for value in values for network in tags.expand(str(value))),
+                           *(network for group in groups for network in tags.group(group))]))
 
 
 def rules_of(nsg: dict, direction: str, tags: ServiceTags) -> list[Rule]:

@@ -25,6 +25,7 @@ class SecurityView:
         self.store = store
         self.lb_sources = lb_sources
         self._tags: dict[str, nsg.ServiceTags] = {}
+        self._group_members: tuple | None = None
 
     def tags(self, vnet_id: str) -> nsg.ServiceTags:
         key = key_of(vnet_id)
@@ -33,8 +34,21 @@ class SecurityView:
             lb = [f"{PLATFORM_ADDRESS}/32", *([f"{self.lb_sources[key]}/32"] if key in self.lb_sources else [])]
             self._tags[key] = nsg.ServiceTags(
                 virtual_network=tuple(ipaddress.ip_network(p, strict=False) for p in space.get("addressPrefixes", [])),
-                load_balancer=tuple(ipaddress.ip_network(p) for p in lb))
+                load_balancer=tuple(ipaddress.ip_network(p) for p in lb), groups=self._groups())
         return self._tags[key]
+
+    def _groups(self) -> tuple[tuple[str, tuple[nsg.Network, ...]], ...]:
+        """Every application security group's member addresses (read once per pass)."""
+        if self._group_members is None:
+            members: dict[str, list] = {}
+            for _, nic in self.store.list(NIC_TYPE):
+                for config in (nic.get("properties") or {}).get("ipConfigurations") or []:
+                    props = config.get("properties") or {}
+                    address = props.get("privateIPAddress")
+                    for ref in props.get("applicationSecurityGroups") or [] if address else []:
+                        members.setdefault(key_of(ref["id"]), []).append(ipaddress.ip_network(f"{address}/32"))
+            self._group_members = tuple((key, tuple(networks)) for key, networks in sorted(members.items()))
+        return self._group_members
 
     def _nsg_ids(self, nic: dict, config: dict) -> tuple[str | None, str | None]:
         """(subnet's NSG, NIC's NSG) IDs of one ip configuration."""

@@ -1,17 +1,18 @@
-"""Microsoft.Network: virtual networks and subnets, network security groups, public IP
-addresses, load balancers (with the rule health API) and network interfaces."""
+"""Microsoft.Network: virtual networks and subnets, network security groups, application
+security groups, public IP addresses, load balancers (with the rule health API) and network
+interfaces."""
 
 from __future__ import annotations
 
 from azlab.models.base import Registry
-from azlab.models.network import lb, nic, nsg, pip, vnet
+from azlab.models.network import asg, lb, nic, nsg, pip, vnet
 
 
 def register(registry: Registry) -> None:
     """Add this provider's types to the registry."""
     for rtype in (
         vnet.VirtualNetworks(), vnet.Subnets(),
-        nsg.NetworkSecurityGroups(), nsg.SecurityRules(), nsg.DefaultSecurityRules(),
+        nsg.NetworkSecurityGroups(), nsg.SecurityRules(), nsg.DefaultSecurityRules(), asg.ApplicationSecurityGroups(),
         pip.PublicIPAddresses(),
         lb.LoadBalancers(), lb.FrontendIPConfigurations(), lb.BackendAddressPools(), lb.Probes(),
         lb.LoadBalancingRules(), lb.InboundNatRules(), lb.InboundNatPools(), lb.OutboundRules(),

@@ -20,7 +20,8 @@ IPCONFIG_READ_ONLY = ("provisioningState", "privateIPAddressPrefixLength")
 # Azure's MAC prefix for VM NICs (Microsoft's OUI).
 MAC_PREFIX = "00-0D-3A"
 DNS_SUFFIX = "bx.internal.cloudapp.net"
-# References to types the lab does not emulate: they must exist, so they fail as dangling.
+# Other references an ip configuration makes: they must exist (application gateways are
+# not emulated, so a reference to one fails as dangling).
 OTHER_REFERENCES = ("applicationGatewayBackendAddressPools", "applicationSecurityGroups")
 
 

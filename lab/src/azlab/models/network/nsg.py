@@ -186,12 +186,13 @@ def address_prefixes(ctx: Context, props: dict, side: str, rule_id: str, target:
             raise ArmError(400, "SecurityRuleInvalidAddressPrefix",
                            f"Security rule {rule_id} has invalid Address prefix. Value provided: {value}",
                            target=f"{target}.{single}" if one is not None else f"{target}.{plural}")
-    # Application security groups are not emulated, so a reference to one dangles as it would on Azure.
     for index, group in enumerate(groups):
         ctx.require_reference(group, rule_id, f"{target}.{side}ApplicationSecurityGroups[{index}].id")
     out = {plural: [str(v) for v in many]}
     if one is not None:
         out[single] = str(one)
+    if groups:
+        out[f"{side}ApplicationSecurityGroups"] = [sub(group) for group in groups]
     return out
 
 
