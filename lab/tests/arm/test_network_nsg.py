@@ -104,7 +104,7 @@ def test_default_rules_sent_back_by_a_client_are_ignored(net):
     assert [r["name"] for r in again["properties"]["securityRules"]] == ["ssh"]
 
 
-def test_application_security_groups_are_not_emulated(net):
+def test_a_rule_naming_a_missing_application_security_group_is_refused(net):
     asg = rule(sourceAddressPrefix=None, sourceApplicationSecurityGroups=[net.ref("applicationSecurityGroups/web")])
     net.error(net.nsg(rules=[asg]), 400, "InvalidResourceReference")
 

@@ -354,6 +354,31 @@ def test_a_vm_reaches_the_internet_and_nothing_of_the_host(tier, dataplane_serve
             assert "open" not in reply.stdout, f"a VM reached the host's {address}:{port}"
 
 
+def test_a_route_table_on_the_subnet_is_followed_and_the_lb_stays_reachable(tier, dataplane_server, clients):
+    """0.0.0.0/0 -> None on web-subnet: the VM loses the Internet, while SSH through the LB's NAT
+    rule still works (platform traffic is not subject to user routes); detached, it is back."""
+    _, net = clients
+    fetch = ("python3 -c \"import urllib.request as u; "
+             "print(u.urlopen('http://deb.debian.org/debian/dists/bookworm/Release', timeout=5).status)\"")
+    table = net.route_tables.begin_create_or_update(RG, "no-internet", {"location": LOCATION, "routes": [
+        {"name": "drop-all", "address_prefix": "0.0.0.0/0", "next_hop_type": "None"}]}).result()
+    subnet = net.subnets.get(RG, "web-vnet", "web-subnet")
+    subnet.route_table = table
+    net.subnets.begin_create_or_update(RG, "web-vnet", "web-subnet", subnet).result()
+    try:
+        assert dataplane_server.dataplane.wait_idle(30)
+        cut = ssh(tier, fetch, timeout=40)
+        assert cut.returncode != 255, f"SSH through the NAT rule still works: {cut.stderr}"
+        assert "200" not in cut.stdout and "URLError" in cut.stderr, cut.stderr
+    finally:
+        subnet = net.subnets.get(RG, "web-vnet", "web-subnet")
+        subnet.route_table = None
+        net.subnets.begin_create_or_update(RG, "web-vnet", "web-subnet", subnet).result()
+        net.route_tables.begin_delete(RG, "no-internet").result()
+    assert dataplane_server.dataplane.wait_idle(30)
+    assert ssh(tier, fetch, timeout=40).stdout.strip() == "200"
+
+
 def test_a_vm_the_host_cannot_hold_fails_to_create_and_says_why(tier, dataplane_server, clients):
     """No 'running' lie: the create LRO fails as an allocation failure does on Azure."""
     from azure.core.exceptions import HttpResponseError

@@ -251,6 +251,7 @@ class DataPlane:
         containers = self._containers()
         vnets = self._networks.reconcile()
         nics_in_use = self._reconcile_vms(containers, vnets)
+        self._networks.reconcile_routes()
         self._agent.reconcile({key: c["name"] for key, c in containers.items()
                                     if key in self._made and self._reported.get(key) == "running"})
         self._networks.remove_stale_namespaces(nics_in_use)
@@ -284,9 +285,10 @@ class DataPlane:
         return instance_id(self.state_dir)
 
     def _forget_deleted(self) -> None:
-        """Errors and notes of resources that no longer exist go with them."""
+        """Errors and notes of resources that no longer exist go with them (a key may name an
+        aspect of its resource after a ``#``: a VNet's ``#routes``)."""
         for table in (self._errors, self._notes):
-            for key in [k for k in table if k.startswith("/") and not self.store.exists(k)]:
+            for key in [k for k in table if k.startswith("/") and not self.store.exists(k.partition("#")[0])]:
                 del table[key]
 
     # -- VMs -> containers ----------------------------------------------------------------------

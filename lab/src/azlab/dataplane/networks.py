@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from azlab.dataplane import resolve, vnet
+from azlab.dataplane import resolve, routes, vnet
 from azlab.dataplane.security import SecurityView
 from azlab.models.network.common import VNET_TYPE
 from azlab.models.store import Store, key_of
@@ -25,18 +25,47 @@ class Networks:
         self.security = SecurityView(store, {})
         self._made: dict[str, tuple] = {}      # VNet key -> (vnet.VNet made, its host address)
         self._filters: dict[str, str] = {}     # VNet key -> filter table last applied to its router
+        self._routes: dict[str, tuple] = {}    # VNet key -> (route plan, NIC namespaces) last applied
+        self._ready: set[str] = set()
 
     def forget(self) -> None:
         """After a reset: nothing made is known any more."""
         self._made.clear()
         self._filters.clear()
+        self._routes.clear()
 
     def reconcile(self) -> set[str]:
         """Every VNet's namespace and NSG filter; returns the keys of the VNets that have one."""
         ready = self._vnets()
         self.security = SecurityView(self.store, self.sources)
         self._apply_filters(ready)
+        self._ready = ready
         return ready
+
+    def reconcile_routes(self) -> None:
+        """Each ready VNet's route tables and its NICs' IP forwarding (after the pass wired its
+        NICs: a route via an appliance needs the appliance's NIC). Re-applied when the plan
+        changes or a NIC namespace of the lab appears or goes."""
+        nic_namespaces = frozenset(vnet.namespaces(f"azn-{self.lab}-"))
+        for vnet_id, _ in self.store.list(VNET_TYPE):
+            key = key_of(vnet_id)
+            if key not in self._ready:
+                self._routes.pop(key, None)
+                continue
+            plan = routes.route_plan(self.store, vnet_id, self.sources[key])
+            if self._routes.get(key) == (plan, nic_namespaces):
+                continue
+            try:
+                complete = vnet.apply_routes(self.lab, vnet_id, plan)
+            except vnet.NetworkError as exc:
+                self._routes.pop(key, None)
+                self._error(f"{key}#routes", f"virtual network {vnet_id}: its route tables are not applied: {exc}")
+                continue
+            self._error(f"{key}#routes", None)
+            if complete:
+                self._routes[key] = (plan, nic_namespaces)
+            else:
+                self._routes.pop(key, None)
 
     def _vnets(self) -> set[str]:
         """A VNet whose namespace exists and whose subnets did not change since it was made is

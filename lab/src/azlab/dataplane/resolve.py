@@ -14,6 +14,7 @@ from azlab.dataplane.lb import BackendMember, LoadBalancerView, NatTarget
 from azlab.dataplane.security import SecurityView
 from azlab.dataplane.vnet import vnet_of
 from azlab.models.network.lb import backend_name, nic_members
+from azlab.models.network.nic import primary_ip_configuration
 from azlab.models.store import Store, key_of
 
 
@@ -42,14 +43,13 @@ def nic_port(store: Store, spec: dict) -> vnet.NicPort | None:
     """The VM's primary NIC ip configuration as the guest will see it; None if it has none
     in a subnet."""
     nic = store.get(spec["network_interfaces"][0]) if spec["network_interfaces"] else None
-    configs = (nic or {}).get("properties", {}).get("ipConfigurations", [])
-    config = next((c for c in configs if c["properties"].get("primary")), configs[0] if configs else None)
+    config = primary_ip_configuration(nic) if nic else None
     subnet_id = ((config or {}).get("properties", {}).get("subnet") or {}).get("id")
     cidr = _subnet_cidr(store, subnet_id) if subnet_id else None
     if config is None or cidr is None:
         return None
     return vnet.NicPort(nic_id=nic["id"], vnet_id=vnet_of(subnet_id), private_ip=config["properties"]["privateIPAddress"],
-                        subnet_cidr=cidr, mac=_mac(nic))
+                        subnet_cidr=cidr, mac=_mac(nic), forwarding=bool(nic["properties"].get("enableIPForwarding")))
 
 
 class LoadBalancerResolver:

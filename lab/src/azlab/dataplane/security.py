@@ -14,6 +14,7 @@ from azlab.dataplane import nsg
 from azlab.dataplane.lb.view import InboundLevels
 from azlab.dataplane.vnet import PLATFORM_ADDRESS, nic_veth_name, vnet_of
 from azlab.models.network.common import NIC_TYPE
+from azlab.models.network.nic import primary_ip_configuration
 from azlab.models.store import Store, key_of
 
 
@@ -78,8 +79,7 @@ class SecurityView:
         tags = self.tags(vnet_id)
         nics = []
         for _, nic in self.store.list(NIC_TYPE):
-            configs = (nic.get("properties") or {}).get("ipConfigurations") or []
-            config = next((c for c in configs if (c.get("properties") or {}).get("primary")), configs[0] if configs else None)
+            config = primary_ip_configuration(nic)
             subnet_id = (((config or {}).get("properties") or {}).get("subnet") or {}).get("id", "")
             if not subnet_id or key_of(vnet_of(subnet_id)) != key_of(vnet_id):
                 continue

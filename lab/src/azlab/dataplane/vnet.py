@@ -55,6 +55,10 @@ NETNS_DIR = Path("/run/netns")
 #: ``ip rule`` preference of the per-VNet source routes, and the first routing table they use.
 RULE_PREFERENCE = 7301
 ROUTE_TABLE_BASE = 0x10000
+#: In a VNet's router: ``ip rule`` preference of the NICs' subnet route tables, and the first
+#: kernel table number they use (``routes.py``).
+ROUTE_RULE_PREFERENCE = 1000
+SUBNET_TABLE_BASE = 0x20000
 HOST_INPUT_CHAIN = "AZLAB-VNET-INPUT"
 HOST_FORWARD_CHAIN = "AZLAB-VNET-FORWARD"
 
@@ -270,6 +274,42 @@ def apply_filter(lab: str, vnet_id: str, table: str) -> None:
         raise NetworkError(f"iptables-restore in {vnet_namespace(lab, vnet_id)} failed: {proc.stderr.strip()}")
 
 
+def apply_routes(lab: str, vnet_id: str, plan) -> bool:
+    """Make the VNet router's subnet tables, their rules and the NICs' IP forwarding
+    exactly those of ``plan`` (a ``routes.RoutePlan``). Returns False when a route ``via`` an
+    address could not be made yet (the appliance's NIC is not wired): it is a blackhole until
+    a later pass makes it, as Azure drops what it cannot hand to the appliance."""
+    ns = vnet_namespace(lab, vnet_id)
+    ours = {number for number, _ in plan.tables}
+    for rule in json.loads(ip("-j", "rule", "show", ns=ns).stdout or "[]"):
+        if rule.get("priority") == ROUTE_RULE_PREFERENCE:
+            ip("rule", "del", "pref", str(ROUTE_RULE_PREFERENCE), *(["iif", rule["iif"]] if rule.get("iif") else []),
+               ns=ns, check=False)
+    present = {int(route["table"]) for route in json.loads(ip("-j", "route", "show", "table", "all", ns=ns).stdout or "[]")
+               if str(route.get("table", "")).isdigit() and int(route["table"]) >= SUBNET_TABLE_BASE}
+    for number in sorted(present | ours):
+        ip("route", "flush", "table", str(number), ns=ns, check=False)
+    complete = True
+    for number, kernel_routes in plan.tables:
+        for route in kernel_routes:
+            if ip("route", "replace", *route.args(number), ns=ns, check=False).returncode != 0:
+                complete = False
+                ip("route", "replace", "blackhole", route.prefix, "table", str(number), ns=ns)
+    for veth, number in plan.rules:
+        ip("rule", "add", "iif", veth, "lookup", str(number), "pref", str(ROUTE_RULE_PREFERENCE), ns=ns)
+    present_nics = namespaces(f"azn-{lab}-")
+    for nic_id in plan.nics:
+        if nic_namespace(lab, nic_id) in present_nics:
+            _set_forwarding(nic_namespace(lab, nic_id), nic_id in plan.forwarding)
+    return complete
+
+
+def _set_forwarding(ns: str, on: bool) -> None:
+    """A NIC's IP forwarding (``enableIPForwarding``): a new namespace inherits the host's
+    (on, for the VNets' uplinks), so it is always set explicitly."""
+    sysctl(ns, {"net.ipv4.ip_forward": "1" if on else "0"})
+
+
 def remove_namespace(ns: str) -> None:
     """Delete a namespace with its interfaces; a VNet's uplink goes first, synchronously
     (a namespace's own teardown is asynchronous), and its source route with it."""
@@ -300,6 +340,7 @@ class NicPort:
     private_ip: str
     subnet_cidr: str
     mac: str
+    forwarding: bool = False
 
 
 def nic_ready(lab: str, port: NicPort) -> bool:
@@ -332,6 +373,7 @@ def ensure_nic(lab: str, port: NicPort) -> str:
     ip("addr", "add", f"{port.private_ip}/{prefix}", "dev", "eth0", ns=ns)
     ip("link", "set", "eth0", "up", ns=ns)
     ip("route", "add", "default", "via", gateway(port.subnet_cidr), ns=ns)
+    _set_forwarding(ns, port.forwarding)
     sysctl(vnet_ns, {f"net.ipv4.conf.{veth}.proxy_arp": "1"})
     ip("link", "set", veth, "up", ns=vnet_ns)
     ip("route", "replace", f"{port.private_ip}/32", "dev", veth, ns=vnet_ns)

@@ -77,7 +77,7 @@ UNSERVED_TYPES = {
     "Microsoft.Compute": ("images", "galleries", "snapshots", "sshPublicKeys", "proximityPlacementGroups",
                           "diskEncryptionSets", "hostGroups", "capacityReservationGroups", "restorePointCollections",
                           "diskAccesses", "cloudServices"),
-    "Microsoft.Network": ("routeTables", "natGateways", "publicIPPrefixes",
+    "Microsoft.Network": ("natGateways", "publicIPPrefixes",
                           "privateEndpoints", "privateLinkServices", "applicationGateways", "azureFirewalls",
                           "firewallPolicies", "bastionHosts", "virtualNetworkGateways", "localNetworkGateways",
                           "connections", "networkWatchers", "ddosProtectionPlans", "dnsZones", "privateDnsZones",

@@ -1,11 +1,11 @@
 """Microsoft.Network: virtual networks and subnets, network security groups, application
-security groups, public IP addresses, load balancers (with the rule health API) and network
+security groups, route tables, public IP addresses, load balancers (with the rule health API) and network
 interfaces."""
 
 from __future__ import annotations
 
 from azlab.models.base import Registry
-from azlab.models.network import asg, lb, nic, nsg, pip, vnet
+from azlab.models.network import asg, lb, nic, nsg, pip, route_table, vnet
 
 
 def register(registry: Registry) -> None:
@@ -13,6 +13,7 @@ def register(registry: Registry) -> None:
     for rtype in (
         vnet.VirtualNetworks(), vnet.Subnets(),
         nsg.NetworkSecurityGroups(), nsg.SecurityRules(), nsg.DefaultSecurityRules(), asg.ApplicationSecurityGroups(),
+        route_table.RouteTables(), route_table.Routes(),
         pip.PublicIPAddresses(),
         lb.LoadBalancers(), lb.FrontendIPConfigurations(), lb.BackendAddressPools(), lb.Probes(),
         lb.LoadBalancingRules(), lb.InboundNatRules(), lb.InboundNatPools(), lb.OutboundRules(),

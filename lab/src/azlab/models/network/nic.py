@@ -203,3 +203,9 @@ def attached_vm(ctx: Context, nic_id: str) -> tuple[str, bool] | None:
                 primary = (entry.get("properties") or {}).get("primary")
                 return vm_id, bool(primary) if primary is not None else index == 0
     return None
+
+
+def primary_ip_configuration(nic: dict) -> dict | None:
+    """The NIC's primary ip configuration (its first when none says so); None if it has none."""
+    configs = (nic.get("properties") or {}).get("ipConfigurations") or []
+    return next((c for c in configs if (c.get("properties") or {}).get("primary")), configs[0] if configs else None)
