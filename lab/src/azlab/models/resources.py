@@ -74,7 +74,7 @@ def location_list(subscription: str) -> list[dict]:
 #: answers an empty list (as Azure does for a registered type with no instances), reading
 #: one answers 404 ResourceNotFound, writing one says the lab does not serve it.
 UNSERVED_TYPES = {
-    "Microsoft.Compute": ("images", "galleries", "snapshots", "sshPublicKeys", "proximityPlacementGroups",
+    "Microsoft.Compute": ("images", "galleries", "snapshots", "sshPublicKeys",
                           "diskEncryptionSets", "hostGroups", "capacityReservationGroups", "restorePointCollections",
                           "diskAccesses", "cloudServices"),
     "Microsoft.Network": ("natGateways", "publicIPPrefixes",

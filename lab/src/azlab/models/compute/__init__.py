@@ -1,4 +1,4 @@
-"""Microsoft.Compute: availability sets, virtual machines (+ extensions), managed disks,
+"""Microsoft.Compute: availability sets, proximity placement groups, virtual machines (+ extensions), managed disks,
 and the region's VM sizes and marketplace images.
 
 The data plane reads and reports VM state through ``azlab.models.compute.state``
@@ -12,6 +12,7 @@ from azlab.models.compute.availability_sets import AvailabilitySetType
 from azlab.models.compute.catalog import register_location_handlers
 from azlab.models.compute.disks import DiskType
 from azlab.models.compute.extensions import ExtensionType
+from azlab.models.compute.proximity_placement_groups import ProximityPlacementGroupType
 from azlab.models.compute.run_commands import RunCommandType
 from azlab.models.compute.skus import resource_skus
 from azlab.models.compute.virtual_machines import VirtualMachineType
@@ -19,7 +20,8 @@ from azlab.models.compute.virtual_machines import VirtualMachineType
 
 def register(registry: Registry) -> None:
     """Add this provider's types to the registry."""
-    for rtype in (AvailabilitySetType(), VirtualMachineType(), ExtensionType(), RunCommandType(), DiskType()):
+    for rtype in (AvailabilitySetType(), VirtualMachineType(), ExtensionType(), RunCommandType(), DiskType(),
+                  ProximityPlacementGroupType()):
         registry.register(rtype)
     register_location_handlers(registry)
     registry.provider_lists[("microsoft.compute", "skus")] = resource_skus

@@ -13,6 +13,7 @@ from azlab.models.errors import ArmError, invalid_parameter
 from azlab.models.ids import ResourceId, same_id
 from azlab.models.compute.catalog import VM_SIZES
 from azlab.models.compute.common import AVSET_TYPE, azure_upper_id, property_change_not_allowed, sub_id, vm_bodies
+from azlab.models.compute.proximity_placement_groups import check_group_change, placement_group
 
 SKUS = ("Classic", "Aligned")
 DOMAIN_RANGES = {"platformFaultDomainCount": ("fault", 1, 3, 2), "platformUpdateDomainCount": ("update", 1, 20, 5)}
@@ -66,9 +67,12 @@ class AvailabilitySetType(ResourceType):
         out["sku"] = {"name": sku}
         out["properties"] = dict(counts)
         out["_instance"] = existing["_instance"] if existing else uuid.uuid4().hex
-        ppg = sub_id(props.get("proximityPlacementGroup"))
+        ppg = placement_group(ctx, out["location"], props.get("proximityPlacementGroup"), "proximityPlacementGroup.id")
+        if existing is not None:
+            allocated = [vm["id"] for vm in members(ctx, existing["id"]) if vm.get("_power") != "deallocated"]
+            check_group_change(sub_id(existing["properties"].get("proximityPlacementGroup")), ppg, allocated,
+                               f"availability set {rid.name}")
         if ppg:
-            ctx.require_reference(ppg, str(rid), "proximityPlacementGroup")
             out["properties"]["proximityPlacementGroup"] = {"id": ppg}
         return out
 

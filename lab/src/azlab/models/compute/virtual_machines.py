@@ -23,6 +23,7 @@ from azlab.models.compute.common import (
     property_change_not_allowed, required_parameter, status, sub_id, vm_holding_nic,
 )
 from azlab.models.compute.guest import build_os_profile, check_os_profile_update
+from azlab.models.compute.proximity_placement_groups import check_group_change, group_of_vm, placement_group, vm_group
 from azlab.models.compute.state import POWER_STATES
 
 # Properties a VM keeps as the client sent them (the lab gives them no behaviour).
@@ -155,6 +156,7 @@ class VirtualMachineType(ResourceType):
             raise invalid_parameter("osProfile", "Parameter 'osProfile' is not allowed.")
         network = _network_profile(ctx, rid, location, props.get("networkProfile"))
         avset = _availability_set(ctx, location, props.get("availabilitySet"))
+        group = vm_group(ctx, location, props.get("proximityPlacementGroup"), avset)
         diagnostics = _diagnostics(ctx, props.get("diagnosticsProfile"))
         self._check_references(ctx, rid, props)
         properties = {"vmId": str(uuid.uuid4()), "hardwareProfile": {"vmSize": size.name},
@@ -165,7 +167,9 @@ class VirtualMachineType(ResourceType):
         if diagnostics:
             properties["diagnosticsProfile"] = diagnostics
         if avset:
-            properties["availabilitySet"] = {"id": avset["id"]}
+            properties["availabilitySet"] = {"id": avset["id"]}  # and the set's group is the VM's
+        elif group:
+            properties["proximityPlacementGroup"] = {"id": group}
         properties.update(self._passthrough(props))
         properties.update({"provisioningState": "Succeeded", "timeCreated": iso_time(ctx)})
         out["properties"] = properties
@@ -193,6 +197,7 @@ class VirtualMachineType(ResourceType):
         if wanted_set and not same_id(wanted_set, sub_id(current.get("availabilitySet"))):
             # Azure places a VM in a set only at creation; recreate it from its OS disk instead
             raise property_change_not_allowed("availabilitySet.id")
+        self._update_group(ctx, rid, props, existing, new)
         if "diagnosticsProfile" in props:
             new.pop("diagnosticsProfile", None)
             diagnostics = _diagnostics(ctx, props["diagnosticsProfile"])
@@ -211,17 +216,32 @@ class VirtualMachineType(ResourceType):
         return out
 
     @staticmethod
+    def _update_group(ctx: Context, rid: ResourceId, props: dict, existing: dict, new: dict) -> None:
+        """A group named on update (omitted: unchanged): a VM in a set follows its set; any
+        other VM changes group only while deallocated."""
+        if "proximityPlacementGroup" not in props:
+            return
+        avset = ctx.get(sub_id(existing["properties"].get("availabilitySet")) or "")
+        if avset is not None:
+            vm_group(ctx, existing["location"], props["proximityPlacementGroup"], avset)
+            return
+        wanted = placement_group(ctx, existing["location"], props["proximityPlacementGroup"], "proximityPlacementGroup.id")
+        allocated = [existing["id"]] if existing.get("_power") != "deallocated" else []
+        check_group_change(sub_id(existing["properties"].get("proximityPlacementGroup")), wanted, allocated,
+                           f"virtual machine {rid.name}")
+        new.pop("proximityPlacementGroup", None)
+        if wanted:
+            new["proximityPlacementGroup"] = {"id": wanted}
+
+    @staticmethod
     def _check_references(ctx: Context, rid: ResourceId, props: dict) -> None:
-        for prop in ("proximityPlacementGroup", "host", "hostGroup"):
+        for prop in ("host", "hostGroup"):
             if sub_id(props.get(prop)):
                 ctx.require_reference(props[prop]["id"], str(rid), prop)
 
     @staticmethod
     def _passthrough(props: dict) -> dict:
-        out = {key: props[key] for key in PASSTHROUGH if props.get(key) is not None}
-        if sub_id(props.get("proximityPlacementGroup")):
-            out["proximityPlacementGroup"] = {"id": props["proximityPlacementGroup"]["id"]}
-        return out
+        return {key: props[key] for key in PASSTHROUGH if props.get(key) is not None}
 
     # -- reads ---------------------------------------------------------------------------------
 
@@ -230,6 +250,10 @@ class VirtualMachineType(ResourceType):
         props = out["properties"]
         if sub_id(props.get("availabilitySet")):
             props["availabilitySet"] = {"id": azure_upper_id(props["availabilitySet"]["id"])}
+        group = group_of_vm(ctx, body)
+        props.pop("proximityPlacementGroup", None)
+        if group:
+            props["proximityPlacementGroup"] = {"id": group}
         storage = props["storageProfile"]
         for disk in [storage["osDisk"], *storage.get("dataDisks", [])]:
             current = ctx.get(disk["managedDisk"]["id"])
