@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from azlab.dataplane import image, podman
+from azlab.dataplane import apt_sources, image, podman, vm_container
 
 # ---------------------------------------------------------------------- pure
 
@@ -53,15 +53,15 @@ Components: main
 
 
 def test_deb822_sources_keep_debian_suites_only():
-    sources = image.debian_sources(image.parse_deb822_sources(DEB822))
+    sources = apt_sources.debian_sources(apt_sources.parse_deb822_sources(DEB822))
     assert [s.uris for s in sources] == [("http://mirror.example/debian",),
                                          ("http://mirror.example/debian-security",)]
     assert sources[0].suites == ("bookworm", "bookworm-updates")
-    assert image.primary_mirror(sources) == "http://mirror.example/debian"
+    assert apt_sources.primary_mirror(sources) == "http://mirror.example/debian"
 
 
 def test_guest_sources_keep_archive_keyring_and_drop_host_only_keys():
-    text = image.render_guest_sources(image.debian_sources(image.parse_deb822_sources(DEB822)))
+    text = apt_sources.render_guest_sources(apt_sources.debian_sources(apt_sources.parse_deb822_sources(DEB822)))
     assert "Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg" in text
     assert "host-only.gpg" not in text
     assert "Components: main contrib" in text
@@ -73,7 +73,7 @@ def test_one_line_sources_with_options():
             "http://mirror.example/debian bookworm main  # trailing comment\n"
             "# deb http://commented.example/debian bookworm main\n"
             "deb-src http://mirror.example/debian bookworm main\n")
-    sources = image.debian_sources(image.parse_one_line_sources(text))
+    sources = apt_sources.debian_sources(apt_sources.parse_one_line_sources(text))
     assert len(sources) == 1
     assert sources[0].uris == ("http://mirror.example/debian",)
     assert ("Signed-By", "/usr/share/keyrings/debian-archive-keyring.gpg") in sources[0].options
@@ -83,15 +83,18 @@ def test_no_debian_mirror_is_a_clear_error(tmp_path):
     (tmp_path / "sources.list.d").mkdir()
     (tmp_path / "sources.list.d" / "vendor.list").write_text(
         "deb https://vendor.example/apt nodistro main\n")
+    with pytest.raises(apt_sources.AptSourcesError, match="no apt source for Debian 'bookworm'"):
+        apt_sources.primary_mirror(apt_sources.debian_sources(apt_sources.read_apt_sources(tmp_path)))
+    # the data plane asks for the image and gets the image's own error, naming the cause
     with pytest.raises(image.ImageBuildError, match="no apt source for Debian 'bookworm'"):
-        image.primary_mirror(image.debian_sources(image.read_apt_sources(tmp_path)))
+        image.ensure_image_verbose(tmp_path / "cache", apt_dir=tmp_path)
 
 
 def test_recipe_hash_follows_recipe_and_mirror(tmp_path):
-    sources = image.debian_sources(image.parse_deb822_sources(DEB822))
+    sources = apt_sources.debian_sources(apt_sources.parse_deb822_sources(DEB822))
     base = image.recipe_hash(sources)
     assert base == image.recipe_hash(sources)
-    other_mirror = image.debian_sources(image.parse_deb822_sources(
+    other_mirror = apt_sources.debian_sources(apt_sources.parse_deb822_sources(
         DEB822.replace("mirror.example", "other.example")))
     assert image.recipe_hash(other_mirror) != base
 
@@ -104,7 +107,7 @@ def test_recipe_hash_follows_recipe_and_mirror(tmp_path):
 
 
 def test_seed_maps_os_profile_like_azure(tmp_path):
-    seed = image.write_nocloud_seed(tmp_path / "seed", instance_id="id-1", hostname="web-vm1",
+    seed = vm_container.write_nocloud_seed(tmp_path / "seed", instance_id="id-1", hostname="web-vm1",
                                     admin_username="azureuser", ssh_public_keys=["ssh-ed25519 AAAA k"],
                                     custom_data="#!/bin/sh\necho hi\n")
     meta = json.loads((seed / "meta-data").read_text())
@@ -120,16 +123,16 @@ def test_seed_maps_os_profile_like_azure(tmp_path):
 
 
 def test_vm_run_args_carry_the_vm_contract(tmp_path):
-    mac = image.mac_address_for("nic-1")
-    assert mac == image.mac_address_for("nic-1") != image.mac_address_for("nic-2")
+    mac = vm_container.mac_address_for("nic-1")
+    assert mac == vm_container.mac_address_for("nic-1") != vm_container.mac_address_for("nic-2")
     assert mac.startswith("00:0d:3a:") and len(mac) == 17
-    args = image.vm_run_args("azlab-test-x", "img:tag", hostname="vm1", seed_dir=tmp_path,
+    args = vm_container.vm_run_args("azlab-test-x", "img:tag", hostname="vm1", seed_dir=tmp_path,
                              network="net", ip="10.0.0.5", mac=mac, labels={"azlab.vm": "x"})
     assert args[-2:] == ["img:tag", "/sbin/init"]
     for flag in ("--systemd=always", "--restart=always", podman.LAB_LABEL, "azlab.vm=x",
                  f"{podman.BOOTID_ANNOTATION}=true", "SYS_BOOT", mac, "10.0.0.5"):
         assert flag in args
-    assert f"type=bind,src={tmp_path.resolve()},dst={image.GUEST_SEED_DIR},ro=true" in args
+    assert f"type=bind,src={tmp_path.resolve()},dst={vm_container.GUEST_SEED_DIR},ro=true" in args
     assert "--privileged" not in args
 
 
@@ -205,14 +208,14 @@ def vm(tmp_path_factory):
     key = work / "id_ed25519"
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "azlab-test",
                     "-f", str(key)], check=True)
-    seed = image.write_nocloud_seed(
+    seed = vm_container.write_nocloud_seed(
         work / "seed", instance_id=f"azlab-test-{suffix}", hostname=HOSTNAME,
         admin_username=ADMIN, ssh_public_keys=[key.with_suffix(".pub").read_text().strip()],
         custom_data=f"#cloud-config\nruncmd:\n  - [sh, -c, 'echo ran > {MARKER}']\n")
     try:
         podman.create_network(network, str(subnet))
-        podman.run(image.vm_run_args(name, ref, hostname=HOSTNAME, seed_dir=seed,
-                                     network=network, ip=ip, mac=image.mac_address_for(name)))
+        podman.run(vm_container.vm_run_args(name, ref, hostname=HOSTNAME, seed_dir=seed,
+                                     network=network, ip=ip, mac=vm_container.mac_address_for(name)))
         machine = Vm(name, ip, key, ref)
         machine.wait_ssh()
         yield machine

@@ -26,7 +26,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from azlab.dataplane import image, podman, resolve, vnet
+from azlab.dataplane import image, podman, resolve, vm_container, vnet
 from azlab.dataplane.agent import GuestAgent
 from azlab.dataplane.networks import Networks
 from azlab.dataplane.objects import (
@@ -401,7 +401,7 @@ class DataPlane:
             seed = self._write_seed(spec, self.seeds_dir / name)
             podman.remove_container(name)  # a half-created one from an interrupted run
             netns = vnet.ensure_nic(self._lab, port)
-            podman.run(image.vm_run_args(name, ref, hostname=spec["guest"].get("computerName") or spec["name"],
+            podman.run(vm_container.vm_run_args(name, ref, hostname=spec["guest"].get("computerName") or spec["name"],
                                          seed_dir=seed, network=f"ns:{netns}",
                                          labels={**self._labels("vm"), VM_LABEL: key}))
             self._made.add(key)
@@ -432,7 +432,7 @@ class DataPlane:
     def _write_seed(spec: dict, seed_dir: Path) -> Path:
         guest = spec["guest"]
         custom = guest.get("customData")
-        return image.write_nocloud_seed(
+        return vm_container.write_nocloud_seed(
             seed_dir, instance_id=spec["vm_id"], hostname=guest.get("computerName") or spec["name"],
             admin_username=guest["adminUsername"],
             ssh_public_keys=[k["keyData"] for k in guest.get("sshPublicKeys") or []],

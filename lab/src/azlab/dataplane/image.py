@@ -21,8 +21,8 @@ into place when complete, so an interrupted build leaves nothing usable
 behind and is cleaned up by the next one.
 
 The runtime contract of the image - how a VM container must be started and
-how osProfile/customData reach it - is :func:`vm_run_args` and
-:func:`write_nocloud_seed`.
+how osProfile/customData reach it - is ``vm_container.py``; the host's apt
+sources it is built from are read by ``apt_sources.py``.
 """
 
 from __future__ import annotations
@@ -46,17 +46,15 @@ from pathlib import Path
 from typing import Iterator, Mapping, Sequence
 
 from azlab.dataplane import podman
+from azlab.dataplane.apt_sources import (
+    SUITE, AptSource, AptSourcesError, debian_sources, primary_mirror, read_apt_sources, render_guest_sources,
+)
 
 log = logging.getLogger("azlab.image")
 
 IMAGE_REPO = "localhost/azlab-debian12"
-SUITE = "bookworm"
 VARIANT = "minbase"
 RECIPE_DIR = Path(__file__).with_name("image_recipe")
-#: Where cloud-init's NoCloud datasource looks for a seed inside the guest.
-GUEST_SEED_DIR = "/var/lib/cloud/seed/nocloud"
-#: Host-side keyrings that also exist inside the guest (debian-archive-keyring).
-_GUEST_KEYRING_PREFIX = "/usr/share/keyrings/debian-archive"
 #: Image config set by ``podman import --change`` (part of the recipe hash).
 IMPORT_CHANGES = (
     'CMD ["/sbin/init"]',
@@ -69,152 +67,6 @@ KEEP_TARBALLS = 2
 
 class ImageBuildError(RuntimeError):
     """The image could not be built; the message says which step and why."""
-
-
-# ---------------------------------------------------------------- apt sources
-
-
-@dataclass(frozen=True)
-class AptSource:
-    """One apt source (a deb822 paragraph or a one-line ``deb`` entry)."""
-
-    types: tuple[str, ...]
-    uris: tuple[str, ...]
-    suites: tuple[str, ...]
-    components: tuple[str, ...]
-    #: Remaining deb822 fields (Signed-By, Check-Valid-Until, ...), in order.
-    options: tuple[tuple[str, str], ...] = field(default=())
-
-
-def parse_deb822_sources(text: str) -> list[AptSource]:
-    """Parse a ``.sources`` file (deb822); disabled paragraphs are skipped."""
-    known = {"types", "uris", "suites", "components", "enabled"}
-    sources = []
-    for para in _deb822_paragraphs(text):
-        words = {k.lower(): tuple(v.split()) for k, v in para if k.lower() in known}
-        if tuple(w.lower() for w in words.get("enabled", ())) == ("no",):
-            continue
-        if not words.get("uris") or not words.get("suites"):
-            continue
-        options = tuple((k, v) for k, v in para if k.lower() not in known)
-        sources.append(AptSource(words.get("types", ()), words["uris"], words["suites"],
-                                 words.get("components", ()), options))
-    return sources
-
-
-def _deb822_paragraphs(text: str) -> Iterator[list[tuple[str, str]]]:
-    """Yield paragraphs as ordered (field, value) lists; continuation lines join with \\n."""
-    para: list[tuple[str, str]] = []
-    for line in text.splitlines():
-        if line.startswith("#"):
-            continue
-        if not line.strip():
-            if para:
-                yield para
-            para = []
-        elif line[0] in " \t" and para:
-            key, value = para[-1]
-            para[-1] = (key, f"{value}\n{line.strip()}")
-        elif ":" in line:
-            key, value = line.split(":", 1)
-            para.append((key.strip(), value.strip()))
-    if para:
-        yield para
-
-
-_ONE_LINE_OPTIONS = {"signed-by": "Signed-By", "check-valid-until": "Check-Valid-Until",
-                     "trusted": "Trusted", "arch": "Architectures"}
-
-
-def parse_one_line_sources(text: str) -> list[AptSource]:
-    """Parse legacy ``sources.list`` lines (``deb [opts] uri suite [component...]``)."""
-    sources = []
-    for line in text.splitlines():
-        words = line.split("#", 1)[0].split()
-        if len(words) < 3 or words[0] not in ("deb", "deb-src"):
-            continue
-        kind, rest = words[0], words[1:]
-        options = []
-        if rest[0].startswith("["):
-            opts = []
-            while rest:
-                word = rest.pop(0)
-                opts.append(word.strip("[]"))
-                if word.endswith("]"):
-                    break
-            for opt in filter(None, opts):
-                key, _, value = opt.partition("=")
-                options.append((_ONE_LINE_OPTIONS.get(key.lower(), key), value))
-        if len(rest) < 2:
-            continue
-        sources.append(AptSource((kind,), (rest[0],), (rest[1],), tuple(rest[2:]),
-                                 tuple(options)))
-    return sources
-
-
-def read_apt_sources(apt_dir: Path = Path("/etc/apt")) -> list[AptSource]:
-    """All enabled sources of the host: sources.list, sources.list.d/*.list and *.sources."""
-    files = [apt_dir / "sources.list"]
-    parts = apt_dir / "sources.list.d"
-    if parts.is_dir():
-        files += sorted(p for p in parts.iterdir() if p.suffix in (".list", ".sources"))
-    sources = []
-    for path in files:
-        if not path.is_file():
-            continue
-        text = path.read_text()
-        parse = parse_deb822_sources if path.suffix == ".sources" else parse_one_line_sources
-        sources += parse(text)
-    return sources
-
-
-def debian_sources(sources: Sequence[AptSource], suite: str = SUITE) -> list[AptSource]:
-    """The host's binary sources for ``suite`` (incl. -updates/-security): the guest's too.
-
-    Third-party repositories (other suites) are left out; the guest should
-    see the Debian archive exactly as the host does, nothing else.
-    """
-    picked = []
-    for src in sources:
-        suites = tuple(s for s in src.suites if s == suite or s.startswith(suite + "-")
-                       or s.startswith(suite + "/"))
-        if "deb" in src.types and suites:
-            picked.append(AptSource(("deb",), src.uris, suites, src.components, src.options))
-    return picked
-
-
-def primary_mirror(sources: Sequence[AptSource], suite: str = SUITE) -> str:
-    """The mirror URI that serves ``suite`` itself: what debootstrap installs from."""
-    for src in sources:
-        if suite in src.suites and src.uris:
-            return src.uris[0]
-    raise ImageBuildError(
-        f"no apt source for Debian '{suite}' found in /etc/apt/sources.list or "
-        "/etc/apt/sources.list.d/ (*.list, *.sources); the lab builds its VM image "
-        "with debootstrap from the host's own Debian mirror and has no other to use"
-    )
-
-
-def render_guest_sources(sources: Sequence[AptSource]) -> str:
-    """deb822 ``debian.sources`` for the guest: same mirror(s), keys the guest has.
-
-    A Signed-By pointing at a host file other than the Debian archive keyring
-    is dropped; apt then falls back to the keys in /etc/apt/trusted.gpg.d,
-    which debian-archive-keyring provides in the guest.
-    """
-    paras = []
-    for src in sources:
-        lines = [f"Types: {' '.join(src.types)}", f"URIs: {' '.join(src.uris)}",
-                 f"Suites: {' '.join(src.suites)}"]
-        if src.components:
-            lines.append(f"Components: {' '.join(src.components)}")
-        for key, value in src.options:
-            if (key.lower() == "signed-by" and "\n" not in value
-                    and not value.startswith(_GUEST_KEYRING_PREFIX)):
-                continue
-            lines.append(f"{key}: " + value.replace("\n", "\n "))
-        paras.append("\n".join(lines))
-    return "\n\n".join(paras) + "\n"
 
 
 # --------------------------------------------------------------------- recipe
@@ -324,7 +176,10 @@ def ensure_image_verbose(cache_dir: str | Path | None = None, force: bool = Fals
                          apt_dir: Path = Path("/etc/apt")) -> EnsureResult:
     """:func:`ensure_image`, reporting what was done and how long each step took."""
     sources = debian_sources(read_apt_sources(apt_dir))
-    digest = recipe_hash(sources)
+    try:
+        digest = recipe_hash(sources)
+    except AptSourcesError as exc:
+        raise ImageBuildError(str(exc)) from None
     cache = Path(cache_dir) if cache_dir else default_cache_dir()
     result = EnsureResult(image_ref(digest), digest, cache / f"{rootfs_hash(sources)}.tar")
     if not force and podman.image_exists(result.ref):
@@ -530,119 +385,6 @@ def _prune_tarballs(cache: Path, keep: Path) -> None:
             old.unlink(missing_ok=True)
 
 
-# ------------------------------------------------------------ runtime contract
-
-
-def vm_run_args(
-    name: str,
-    image: str,
-    *,
-    hostname: str,
-    seed_dir: Path | str,
-    network: str | None = None,
-    ip: str | None = None,
-    mac: str | None = None,
-    labels: Mapping[str, str] | None = None,
-    extra: Sequence[str] = (),
-) -> list[str]:
-    """``podman`` arguments that start one lab VM from the image (``podman.run(...)``).
-
-    * ``--systemd=always`` + ``/sbin/init``: systemd as PID 1 (podman adds
-      the tmpfs mounts, cgroup access and SIGRTMIN+3 stop signal it needs).
-    * ``--restart=always``: an in-guest ``systemctl reboot`` ends PID 1;
-      conmon starts the container again, which is the VM rebooting.
-    * ``--annotation azlab.bootid=true``: the OCI hook gives each boot its
-      own /proc/sys/kernel/random/boot_id (ansible.builtin.reboot needs it).
-    * ``--cap-add SYS_BOOT``: lets the guest's systemd call reboot(2), which
-      in a container's PID namespace only ends that namespace's init - with
-      SIGHUP for reboot (exit 129) and SIGINT for poweroff/halt (exit 130),
-      so the data plane can tell them apart. Without it systemd gets EPERM
-      and exits 0 for both. (kexec_load stays blocked by podman's seccomp.)
-    * the NoCloud seed, read-only: osProfile and customData for cloud-init.
-    * ``--ip`` and ``--mac-address``: a VM keeps both across restarts, like
-      an Azure NIC. The fixed MAC is not cosmetic: with podman's random
-      per-start MAC, the host's ARP entry for the IP can stay REACHABLE with
-      the previous MAC after ``podman restart`` and black-hole traffic to the
-      VM for 25-50 s (measured). Pass the NIC's macAddress (or
-      :func:`mac_address_for`).
-    * nothing else: no --privileged, no SYS_ADMIN.
-    """
-    args = ["run", "--detach", "--name", name, "--hostname", hostname,
-            "--systemd=always", "--restart=always", "--cap-add", "SYS_BOOT",
-            "--annotation", f"{podman.BOOTID_ANNOTATION}=true",
-            *podman.label_args(labels),
-            "--mount", f"type=bind,src={Path(seed_dir).resolve()},dst={GUEST_SEED_DIR},ro=true"]
-    if network:
-        args += ["--network", network]
-    if ip:
-        args += ["--ip", ip]
-    if mac:
-        args += ["--mac-address", mac]
-    return [*args, *extra, image, "/sbin/init"]
-
-
-def mac_address_for(key: str) -> str:
-    """A stable MAC for ``key`` (e.g. a NIC id) in Azure's 00:0d:3a OUI."""
-    digest = hashlib.sha256(key.encode()).digest()
-    return "00:0d:3a:" + ":".join(f"{b:02x}" for b in digest[:3])
-
-
-def write_nocloud_seed(
-    seed_dir: Path | str,
-    *,
-    instance_id: str,
-    hostname: str,
-    admin_username: str,
-    ssh_public_keys: Sequence[str] = (),
-    custom_data: str | bytes | None = None,
-    admin_password: str | None = None,
-    disable_password_authentication: bool = True,
-) -> Path:
-    """Write the NoCloud seed that turns an osProfile into what Azure's cloud-init does.
-
-    Mapping (as on Azure, where the admin user is cloud-init's *default user*
-    and customData is the user-data):
-
-    * meta-data: instance-id (VM id; a new id means first boot again),
-      local-hostname (computerName), public-keys (ssh.publicKeys, installed
-      for the default user);
-    * vendor-data: default_user = adminUsername with passwordless sudo,
-      ssh_pwauth from disablePasswordAuthentication, the admin password if any;
-    * user-data: customData verbatim (cloud-config, script, ...), so a
-      customData that sets ``users:`` without ``default`` drops the admin
-      user exactly as it would on Azure.
-
-    Files are written as JSON (valid YAML) so no YAML library is needed, and
-    mode 0600 in a 0700 directory because they may carry a password.
-    """
-    seed = Path(seed_dir)
-    seed.mkdir(parents=True, exist_ok=True)
-    seed.chmod(0o700)
-    meta = {"instance-id": instance_id, "local-hostname": hostname,
-            "public-keys": list(ssh_public_keys)}
-    default_user = {"name": admin_username, "lock_passwd": admin_password is None,
-                    "gecos": "azlab admin user", "groups": ["adm", "sudo"],
-                    "sudo": ["ALL=(ALL) NOPASSWD:ALL"], "shell": "/bin/bash"}
-    vendor: dict = {"system_info": {"default_user": default_user},
-                    "ssh_pwauth": not disable_password_authentication}
-    if admin_password is not None:
-        vendor["chpasswd"] = {"expire": False, "users": [
-            {"name": admin_username, "password": admin_password, "type": "text"}]}
-    if custom_data is None:
-        custom_data = "#cloud-config\n{}\n"
-    _write_private(seed / "meta-data", json.dumps(meta, indent=2) + "\n")
-    _write_private(seed / "vendor-data", "#cloud-config\n" + json.dumps(vendor, indent=2) + "\n")
-    _write_private(seed / "user-data", custom_data)
-    return seed
-
-
-def _write_private(path: Path, content: str | bytes) -> None:
-    data = content.encode() if isinstance(content, str) else content
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
-
-
 # ------------------------------------------------------------------------ CLI
 
 
@@ -663,7 +405,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         started = time.monotonic()
         result = ensure_image_verbose(args.cache_dir, args.force)
-    except (ImageBuildError, podman.PodmanError) as exc:
+    except (ImageBuildError, AptSourcesError, podman.PodmanError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

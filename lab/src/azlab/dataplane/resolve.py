@@ -9,7 +9,7 @@
 
 from __future__ import annotations
 
-from azlab.dataplane import image, vnet
+from azlab.dataplane import vm_container, vnet
 from azlab.dataplane.lb import BackendMember, LoadBalancerView, NatTarget
 from azlab.dataplane.security import SecurityView
 from azlab.dataplane.vnet import vnet_of
@@ -26,7 +26,7 @@ def subnet_prefixes(subnet: dict) -> list[str]:
 def _mac(nic: dict) -> str:
     """Azure spells a MAC 00-0D-3A-..; ``ip link`` wants 00:0d:3a:.."""
     mac = (nic.get("properties") or {}).get("macAddress")
-    return mac.replace("-", ":").lower() if mac else image.mac_address_for(key_of(nic["id"]))
+    return mac.replace("-", ":").lower() if mac else vm_container.mac_address_for(key_of(nic["id"]))
 
 
 def _subnet_cidr(store: Store, subnet_id: str) -> str | None:
