@@ -7,7 +7,8 @@ import ipaddress
 import pytest
 
 from azlab.models.network.common import is_reserved
-from azlab.models.network.lb import backend_name, backend_state, protocols
+from azlab.models.network.lb import backend_name, protocols
+from azlab.models.network.lb_health import backend_state
 from azlab.models.network.nic import mac_address
 from azlab.models.network.nsg import valid_address_prefix, valid_port_range
 from azlab.models.network.vnet import parse_cidr

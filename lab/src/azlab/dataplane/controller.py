@@ -38,7 +38,7 @@ from azlab.models.compute.catalog import find_size
 from azlab.models.compute.common import VM_TYPE
 from azlab.models.compute.state import provisioning_failure, record_provisioning_failure, set_power_state, vm_spec
 from azlab.models.network.common import LB_TYPE
-from azlab.models.network.lb import set_unserved
+from azlab.models.network.lb_health import set_unserved
 from azlab.models.store import key_of
 
 LOG = logging.getLogger(__name__)

@@ -5,7 +5,7 @@ interfaces."""
 from __future__ import annotations
 
 from azlab.models.base import Registry
-from azlab.models.network import asg, lb, nic, nsg, pip, route_table, vnet
+from azlab.models.network import asg, lb, lb_health, nic, nsg, pip, route_table, vnet
 
 
 def register(registry: Registry) -> None:
@@ -16,7 +16,7 @@ def register(registry: Registry) -> None:
         route_table.RouteTables(), route_table.Routes(),
         pip.PublicIPAddresses(),
         lb.LoadBalancers(), lb.FrontendIPConfigurations(), lb.BackendAddressPools(), lb.Probes(),
-        lb.LoadBalancingRules(), lb.InboundNatRules(), lb.InboundNatPools(), lb.OutboundRules(),
+        lb_health.LoadBalancingRules(), lb.InboundNatRules(), lb.InboundNatPools(), lb.OutboundRules(),
         nic.NetworkInterfaces(), nic.IpConfigurations(),
     ):
         registry.register(rtype)
