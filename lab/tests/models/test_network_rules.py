@@ -6,7 +6,7 @@ import ipaddress
 
 import pytest
 
-from azlab.models.network.common import is_reserved
+from azlab.models.network.addressing import is_reserved
 from azlab.models.network.lb import backend_name, protocols
 from azlab.models.network.lb_health import backend_state
 from azlab.models.network.nic import mac_address

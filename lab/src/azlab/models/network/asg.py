@@ -11,7 +11,8 @@ from __future__ import annotations
 from azlab.models.base import Context, ResourceType, resource_guid
 from azlab.models.errors import ArmError
 from azlab.models.ids import ResourceId, same_id
-from azlab.models.network.common import MIN_API_VERSION, NIC_TYPE, NSG_TYPE, props_of, without
+from azlab.models.network.common import MIN_API_VERSION, NIC_TYPE, NSG_TYPE, without
+from azlab.models.network.values import props_of
 
 ASG_TYPE = "Microsoft.Network/applicationSecurityGroups"
 

@@ -15,10 +15,13 @@ from dataclasses import dataclass, field
 from azlab.models.base import Context, ResourceType, find_named, resource_guid
 from azlab.models.errors import ArmError, invalid_parameter, invalid_reference, missing_property
 from azlab.models.ids import ResourceId, same_id
+from azlab.models.network.addressing import assign_private_ip
+from azlab.models.network.backrefs import nic_ip_configurations, require_unshared_public_ip
 from azlab.models.network.common import (
-    CHILD_NAMES, LB_TYPE, MIN_API_VERSION, EmbeddedType, ReadOnlyEmbeddedType, assign_private_ip, bool_value,
-    child_body, children_of, enum_value, int_value, ip_address, nic_ip_configurations, props_of, ref_id, ref_ids,
-    require_unshared_public_ip, sku_of, sub, without, zones_value,
+    CHILD_NAMES, LB_TYPE, MIN_API_VERSION, child_body, EmbeddedType, ReadOnlyEmbeddedType, sub, without,
+)
+from azlab.models.network.values import (
+    bool_value, children_of, enum_value, int_value, ip_address, props_of, ref_id, ref_ids, sku_of, zones_value,
 )
 
 FRONTEND_TYPE = LB_TYPE + "/frontendIPConfigurations"

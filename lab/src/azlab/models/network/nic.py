@@ -7,10 +7,13 @@ from __future__ import annotations
 from azlab.models.base import Context, ResourceType, find_named, resource_guid, stable_hex
 from azlab.models.errors import ArmError, invalid_parameter, missing_property
 from azlab.models.ids import ResourceId, same_id
+from azlab.models.network.addressing import assign_private_ip
+from azlab.models.network.backrefs import nic_ip_configurations, require_unshared_public_ip
 from azlab.models.network.common import (
-    CHILD_NAMES, MIN_API_VERSION, NIC_TYPE, VM_TYPE, ReadOnlyEmbeddedType, assign_private_ip, bool_value, child_body,
-    children_of, dns_servers, enum_value, ipv4_only, nic_ip_configurations, props_of, ref_id, ref_ids,
-    require_unshared_public_ip, sub, without,
+    CHILD_NAMES, MIN_API_VERSION, NIC_TYPE, VM_TYPE, child_body, ReadOnlyEmbeddedType, sub, without,
+)
+from azlab.models.network.values import (
+    bool_value, children_of, dns_servers, enum_value, ipv4_only, props_of, ref_id, ref_ids,
 )
 
 IPCONFIG_TYPE = NIC_TYPE + "/ipConfigurations"

@@ -8,10 +8,11 @@ import ipaddress
 from azlab.models.base import LOCATIONS, Context, NameRule, ResourceType, resource_guid
 from azlab.models.errors import ArmError, invalid_parameter, missing_property
 from azlab.models.ids import ResourceId
+from azlab.models.network.backrefs import references
 from azlab.models.network.common import (
-    MIN_API_VERSION, NIC_TYPE, NSG_TYPE, VNET_TYPE, EmbeddedType, ReadOnlyEmbeddedType, child_body, children_of,
-    enum_value, props_of, ref_ids, references, sub, without,
+    MIN_API_VERSION, NIC_TYPE, NSG_TYPE, VNET_TYPE, child_body, EmbeddedType, ReadOnlyEmbeddedType, sub, without,
 )
+from azlab.models.network.values import children_of, enum_value, props_of, ref_ids
 
 RULE_TYPE = "Microsoft.Network/networkSecurityGroups/securityRules"
 DEFAULT_RULE_TYPE = "Microsoft.Network/networkSecurityGroups/defaultSecurityRules"

@@ -14,10 +14,9 @@ import re
 from azlab.models.base import Context, ResourceType, resource_guid
 from azlab.models.errors import ArmError, invalid_parameter
 from azlab.models.ids import ResourceId
-from azlab.models.network.common import (
-    MIN_API_VERSION, PIP_TYPE, enum_value, int_value, ipv4_only, props_of, public_ip_users, sku_of, sub, without,
-    zones_value,
-)
+from azlab.models.network.backrefs import public_ip_users
+from azlab.models.network.common import MIN_API_VERSION, PIP_TYPE, sub, without
+from azlab.models.network.values import enum_value, int_value, ipv4_only, props_of, sku_of, zones_value
 from azlab.settings import PUBLIC_IP_RANGE, PUBLIC_IP_RANGE_KEY
 
 SKUS = ("Basic", "Standard")

@@ -17,10 +17,9 @@ import ipaddress
 from azlab.models.base import Context, NameRule, ResourceType, resource_guid
 from azlab.models.errors import ArmError, invalid_parameter, missing_property
 from azlab.models.ids import ResourceId
-from azlab.models.network.common import (
-    MIN_API_VERSION, VNET_TYPE, EmbeddedType, bool_value, child_body, children_of, enum_value, ip_address, props_of,
-    references, sub, without,
-)
+from azlab.models.network.backrefs import references
+from azlab.models.network.common import MIN_API_VERSION, VNET_TYPE, child_body, EmbeddedType, sub, without
+from azlab.models.network.values import bool_value, children_of, enum_value, ip_address, props_of
 
 ROUTE_TABLE_TYPE = "Microsoft.Network/routeTables"
 ROUTE_TYPE = "Microsoft.Network/routeTables/routes"

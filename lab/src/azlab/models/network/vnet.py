@@ -7,10 +7,9 @@ import ipaddress
 from azlab.models.base import Context, NameRule, ResourceType, find_named, resource_guid
 from azlab.models.errors import ArmError, invalid_parameter, missing_property
 from azlab.models.ids import ResourceId
-from azlab.models.network.common import (
-    MIN_API_VERSION, SUBNET_TYPE, VNET_TYPE, EmbeddedType, bool_value, child_body, children_of, dns_servers,
-    int_value, props_of, ref_id, sub, subnet_users, without,
-)
+from azlab.models.network.backrefs import subnet_users
+from azlab.models.network.common import MIN_API_VERSION, SUBNET_TYPE, VNET_TYPE, child_body, EmbeddedType, sub, without
+from azlab.models.network.values import bool_value, children_of, dns_servers, int_value, props_of, ref_id
 
 VNET_NAMES = NameRule(2, 64)
 SUBNET_NAMES = NameRule()

@@ -1,0 +1,75 @@
+"""Private addresses: the range a subnet hands out, Azure's reserved addresses, and the
+address an ip configuration gets (Dynamic: lowest free from .4; Static: checked)."""
+
+from __future__ import annotations
+
+import ipaddress
+
+from azlab.models.base import Context
+from azlab.models.errors import ArmError, invalid_parameter, missing_property
+from azlab.models.ids import same_id
+from azlab.models.network.backrefs import subnet_users
+from azlab.models.network.values import ip_address
+
+
+def subnet_prefix(subnet: dict) -> ipaddress.IPv4Network | None:
+    """The IPv4 range a subnet hands addresses out of (its first IPv4 prefix)."""
+    props = subnet.get("properties", {})
+    prefixes = [props["addressPrefix"]] if props.get("addressPrefix") else list(props.get("addressPrefixes") or [])
+    for prefix in prefixes:
+        network = ipaddress.ip_network(prefix, strict=False)
+        if network.version == 4:
+            return network
+    return None
+
+
+def is_reserved(network: ipaddress.IPv4Network, address: ipaddress.IPv4Address) -> bool:
+    """Azure reserves the first four addresses and the last address of every subnet."""
+    offset = int(address) - int(network.network_address)
+    return offset < 4 or offset == network.num_addresses - 1
+
+
+def assign_private_ip(ctx: Context, subnet_id: str, subnet: dict, method: str, requested, current: str | None,
+                      taken: dict[str, str], owner_id: str, config_id: str, target: str) -> str:
+    """The private IP an ip configuration gets in ``subnet``.
+
+    ``taken`` maps addresses to the ip configs already holding them in the resource being
+    built; addresses of other resources are found by scanning (so a delete frees them).
+    Dynamic keeps the current address when it is still in the subnet, else takes the
+    lowest free one (the first VM gets .4); Static must be inside, unreserved and free.
+    """
+    network = subnet_prefix(subnet)
+    if network is None:
+        raise invalid_parameter(target, f"Subnet {subnet_id} has no IPv4 address prefix to allocate from.")
+    in_use = dict(taken)
+    for config, address in subnet_users(ctx, subnet_id):
+        if address and not config.lower().startswith(owner_id.lower() + "/"):
+            in_use.setdefault(address, config)
+    if method == "Static":
+        if requested in (None, ""):
+            raise missing_property(f"{target}.privateIPAddress", "Static private IP allocation")
+        address = ip_address(requested, f"{target}.privateIPAddress")
+        if address not in network:
+            raise ArmError(400, "PrivateIPAddressNotInSubnet",
+                           f"Private static IP address {address} does not belong to the range of subnet prefix "
+                           f"{network}.", target=f"{target}.privateIPAddress")
+        if is_reserved(network, address):
+            # (unverified code) Azure refuses the reserved addresses of a subnet.
+            raise ArmError(400, "PrivateIPAddressInReservedRange",
+                           f"Private static IP address {address} falls within reserved IP range of subnet prefix "
+                           f"{network}.", target=f"{target}.privateIPAddress")
+        holder = in_use.get(str(address))
+        if holder and not same_id(holder, config_id):
+            raise ArmError(400, "PrivateIPAddressInUse",
+                           f"IP configuration {config_id} is using the private IP address {address} which is "
+                           f"already allocated to resource {holder}.", target=f"{target}.privateIPAddress")
+        return str(address)
+    if current and ipaddress.ip_address(current) in network and current not in in_use:
+        return current
+    for offset in range(4, network.num_addresses - 1):
+        candidate = str(network.network_address + offset)
+        if candidate not in in_use:
+            return candidate
+    raise ArmError(400, "SubnetIsFull",
+                   f"Subnet {subnet_id.rsplit('/', 1)[-1]} with address prefix {network} does not have enough "
+                   f"capacity for 1 IP addresses.", target=f"{target}.subnet")
