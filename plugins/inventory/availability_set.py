@@ -69,8 +69,8 @@ from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructa
 from ansible_collections.azure.azcollection.plugins.module_utils.azure_rm_common import (
     HAS_AZURE, HAS_AZURE_EXC, AzureRMAuth, AzureRMAuthException,
 )
-from ansible_collections.azure_ha.webfarm.plugins.module_utils.azure_common import ArmClient, ArmError
-from ansible_collections.azure_ha.webfarm.plugins.module_utils.members import MemberLookupError, collect
+from ansible_collections.azure_ha.webfarm.plugins.module_utils.azure_common import ArmClient, ArmError, MissingResourceError
+from ansible_collections.azure_ha.webfarm.plugins.module_utils.members import collect
 
 AUTH_OPTIONS = ("auth_source", "profile", "subscription_id", "client_id", "secret", "tenant", "ad_user", "password",
                 "cloud_environment", "cert_validation_mode", "api_profile", "adfs_authority_url",
@@ -146,7 +146,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         try:
             return collect(arm, self.get_option("resource_group"), self.get_option("availability_set"),
                            self.get_option("load_balancer"))
-        except (ArmError, MemberLookupError) as exc:
+        except (ArmError, MissingResourceError) as exc:
             raise AnsibleError("azure_ha.webfarm.availability_set: {0}".format(exc))
 
     def _populate(self, data):

@@ -46,6 +46,10 @@ RETRY_TOTAL = 6
 MAX_PARALLEL_REQUESTS = 8
 
 
+class MissingResourceError(Exception):
+    """A resource a parameter names does not exist; the message starts with that parameter."""
+
+
 class ArmError(Exception):
     """A refused or failed ARM request: HTTP status, ARM error code, message and target."""
 
@@ -212,6 +216,8 @@ class WebfarmModuleBase(AzureRMModuleBase):
             self.run()
         except ArmError as exc:
             self.fail(msg=str(exc), **exc.details())
+        except MissingResourceError as exc:
+            self.fail(msg=str(exc))
         return self.results
 
     def run(self):

@@ -11,14 +11,10 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.azure_ha.webfarm.plugins.module_utils import compute, network
-from ansible_collections.azure_ha.webfarm.plugins.module_utils.azure_common import in_parallel, same_id
+from ansible_collections.azure_ha.webfarm.plugins.module_utils.azure_common import MissingResourceError, in_parallel, same_id
 
 # The NAT rule a controller connects through, by backend port: SSH, then WinRM over HTTPS, then RDP.
 ADMIN_BACKEND_PORTS = (22, 5986, 3389)
-
-
-class MemberLookupError(Exception):
-    """A named resource is missing; the message starts with the parameter naming it."""
 
 
 def props(body):
@@ -125,14 +121,11 @@ def collect(arm, resource_group, availability_set, load_balancer=None):
     """{availability_set, public_ip, members (sorted by name)} read from ARM."""
     avset = compute.get_availability_set(arm, resource_group, availability_set)
     if avset is None:
-        raise MemberLookupError("availability_set: no availability set {0} in resource group {1}".format(
+        raise MissingResourceError("availability_set: no availability set {0} in resource group {1}".format(
             availability_set, resource_group))
     lb = None
     if load_balancer:
-        lb = network.get_load_balancer(arm, resource_group, load_balancer)
-        if lb is None:
-            raise MemberLookupError("load_balancer: no load balancer {0} in resource group {1}".format(
-                load_balancer, resource_group))
+        lb = network.require_load_balancer(arm, resource_group, load_balancer)
 
     vm_ids = [ref["id"] for ref in props(avset).get("virtualMachines") or []]
     vms = [vm for vm in in_parallel(lambda rid: compute.get_virtual_machine(arm, rid), vm_ids) if vm]

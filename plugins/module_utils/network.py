@@ -6,7 +6,7 @@
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-from ansible_collections.azure_ha.webfarm.plugins.module_utils.azure_common import resource_id
+from ansible_collections.azure_ha.webfarm.plugins.module_utils.azure_common import MissingResourceError, resource_id
 
 # 2024-05-01: the first version with loadBalancingRules/{rule}/health; it also has probeThreshold.
 API_VERSION = "2024-05-01"
@@ -40,6 +40,15 @@ def put_network_interface(arm, body):
 def get_load_balancer(arm, resource_group, name):
     """The load balancer, or None when it does not exist."""
     return arm.get(load_balancer_id(arm, resource_group, name), API_VERSION)
+
+
+def require_load_balancer(arm, resource_group, name):
+    """The load balancer; MissingResourceError naming the ``load_balancer`` parameter when it does not exist."""
+    lb = get_load_balancer(arm, resource_group, name)
+    if lb is None:
+        raise MissingResourceError("load_balancer: no load balancer {0} in resource group {1}".format(
+            name, resource_group))
+    return lb
 
 
 def put_load_balancer(arm, body):

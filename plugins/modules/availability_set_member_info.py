@@ -150,7 +150,7 @@ members:
 """
 
 from ansible_collections.azure_ha.webfarm.plugins.module_utils.azure_common import WebfarmModuleBase
-from ansible_collections.azure_ha.webfarm.plugins.module_utils.members import MemberLookupError, collect
+from ansible_collections.azure_ha.webfarm.plugins.module_utils.members import collect
 
 
 class AvailabilitySetMemberInfo(WebfarmModuleBase):
@@ -165,10 +165,7 @@ class AvailabilitySetMemberInfo(WebfarmModuleBase):
 
     def run(self):
         p = self.module.params
-        try:
-            self.results.update(collect(self.arm, p["resource_group"], p["availability_set"], p["load_balancer"]))
-        except MemberLookupError as exc:
-            self.fail(msg=str(exc))
+        self.results.update(collect(self.arm, p["resource_group"], p["availability_set"], p["load_balancer"]))
 
 
 def main():

@@ -177,9 +177,7 @@ class LoadBalancerBackend(WebfarmModuleBase):
         p = self.module.params
         nic, config = self.read_nic()
         lb_group = p["load_balancer_resource_group"] or p["resource_group"]
-        lb = network.get_load_balancer(self.arm, lb_group, p["load_balancer"])
-        if lb is None:
-            self.fail(msg="load_balancer: no load balancer {0} in resource group {1}".format(p["load_balancer"], lb_group))
+        lb = network.require_load_balancer(self.arm, lb_group, p["load_balancer"])
         found = backend.find_pool(lb, p["backend_pool"])
         if found is None:
             self.fail(msg="backend_pool: load balancer {0} has no backend pool {1!r} (it has: {2})".format(

@@ -156,10 +156,7 @@ class LoadBalancerProbe(WebfarmModuleBase):
         wrong = probe.problems(p) if p["state"] == "present" else []
         if wrong:
             self.fail(msg="; ".join(wrong))
-        lb = network.get_load_balancer(self.arm, p["resource_group"], p["load_balancer"])
-        if lb is None:
-            self.fail(msg="load_balancer: no load balancer {0} in resource group {1}".format(
-                p["load_balancer"], p["resource_group"]))
+        lb = network.require_load_balancer(self.arm, p["resource_group"], p["load_balancer"])
         current = probe.find_probe(lb, p["name"])
         current_props = current.get("properties") if current else None
         name = current["name"] if current else p["name"]

@@ -114,10 +114,7 @@ class LoadBalancerRuleHealthInfo(WebfarmModuleBase):
 
     def run(self):
         p = self.module.params
-        lb = network.get_load_balancer(self.arm, p["resource_group"], p["load_balancer"])
-        if lb is None:
-            self.fail(msg="load_balancer: no load balancer {0} in resource group {1}".format(
-                p["load_balancer"], p["resource_group"]))
+        lb = network.require_load_balancer(self.arm, p["resource_group"], p["load_balancer"])
         rules = [r["name"] for r in (lb.get("properties") or {}).get("loadBalancingRules") or []]
         if not any(r.lower() == p["rule"].lower() for r in rules):
             self.fail(msg="rule: load balancer {0} has no load-balancing rule {1} (it has: {2})".format(

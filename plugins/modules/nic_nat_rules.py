@@ -264,9 +264,7 @@ class NicNatRules(WebfarmModuleBase):
         lb_id = network.load_balancer_id(self.arm, lb_group, p["load_balancer"])
         lb = None
         if p["state"] == "present":
-            lb = network.get_load_balancer(self.arm, lb_group, p["load_balancer"])
-            if lb is None:
-                self.fail(msg="load_balancer: no load balancer {0} in resource group {1}".format(p["load_balancer"], lb_group))
+            lb = network.require_load_balancer(self.arm, lb_group, p["load_balancer"])
             lb_id = lb["id"]
 
         nics = in_parallel(lambda target: network.get_network_interface(self.arm, p["resource_group"], target["name"]),

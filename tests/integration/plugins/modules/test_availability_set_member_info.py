@@ -38,3 +38,6 @@ def test_members_domains_nat_ports_and_public_ip(tier):
     assert r["missing"]["failed"] is True
     assert r["missing"]["msg"] == (f"availability_set: no availability set {tier.app}-nope in resource group "
                                    f"{tier.resource_group}")
+    assert r["missing_lb"]["failed"] is True
+    assert r["missing_lb"]["msg"] == (f"load_balancer: no load balancer {tier.app}-nope-lb in resource group "
+                                      f"{tier.resource_group}")
