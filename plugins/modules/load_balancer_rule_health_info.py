@@ -17,6 +17,8 @@ description:
     with Azure's reason for each.
   - Read-only; azure-mgmt-network has no method for this API, so the request goes through the SDK's
     pipeline and ARM's long-running-operation polling.
+  - With I(wait_for), polls the API until every address in I(addresses) is in that state, in one module
+    run, and fails after I(wait_timeout) seconds naming each address that is not, with Azure's reason.
 options:
   resource_group:
     description: Resource group of the load balancer.
@@ -30,6 +32,28 @@ options:
     description: Name of the load-balancing rule.
     type: str
     required: true
+  wait_for:
+    description:
+      - Wait until every address in I(addresses) is C(up) (the load balancer sends it new flows), or
+        C(not_up) (it sends it none: any Down state, or not in the rule's pool).
+      - Without it, the module reads the health once.
+    type: str
+    choices: [up, not_up]
+  addresses:
+    description: Private IP addresses of the backends to wait for. Required with I(wait_for).
+    type: list
+    elements: str
+  address_names:
+    description: Names of the addresses (IP to name, such as a VM name), used in the failure message only.
+    type: dict
+  wait_timeout:
+    description: Seconds to wait for I(wait_for) before failing.
+    type: int
+    default: 60
+  poll_interval:
+    description: Seconds between two reads of the rule health while waiting.
+    type: int
+    default: 5
 extends_documentation_fragment:
   - azure.azcollection.azure
   - azure_ha.webfarm.attributes.info
@@ -48,6 +72,17 @@ EXAMPLES = r"""
 - name: Every backend is up
   ansible.builtin.assert:
     that: webfarm_health.down_count == 0
+
+- name: Wait until the LB sends app1-vm2 no new flows (drained), at most 64 s
+  azure_ha.webfarm.load_balancer_rule_health_info:
+    resource_group: app1-dev-rg
+    load_balancer: app1-lb
+    rule: app1-lb-rule-http
+    wait_for: not_up
+    addresses: [10.0.0.5]
+    address_names: {10.0.0.5: app1-vm2}
+    wait_timeout: 64
+    poll_interval: 2
 """
 
 RETURN = r"""
@@ -95,11 +130,18 @@ backends:
       description: ID of the backend's NIC ip configuration (null for an IP-based backend).
       type: str
       sample: /subscriptions/xxx/resourceGroups/app1-dev-rg/providers/Microsoft.Network/networkInterfaces/app1-vm1-nic1/ipConfigurations/ipconfig1
+waited:
+  description: Seconds spent waiting for I(wait_for) (0 when the first read already showed it).
+  returned: when I(wait_for) is set
+  type: float
+  sample: 6.2
 """
+
+import time
 
 from ansible_collections.azure_ha.webfarm.plugins.module_utils.azure_common import WebfarmModuleBase
 from ansible_collections.azure_ha.webfarm.plugins.module_utils import network
-from ansible_collections.azure_ha.webfarm.plugins.module_utils.health import parse_health
+from ansible_collections.azure_ha.webfarm.plugins.module_utils.health import parse_health, pending, wait_failure_message
 
 
 class LoadBalancerRuleHealthInfo(WebfarmModuleBase):
@@ -109,8 +151,15 @@ class LoadBalancerRuleHealthInfo(WebfarmModuleBase):
             resource_group=dict(type="str", required=True),
             load_balancer=dict(type="str", required=True),
             rule=dict(type="str", required=True),
+            wait_for=dict(type="str", choices=["up", "not_up"]),
+            addresses=dict(type="list", elements="str"),
+            address_names=dict(type="dict"),
+            wait_timeout=dict(type="int", default=60),
+            poll_interval=dict(type="int", default=5),
         )
-        super(LoadBalancerRuleHealthInfo, self).__init__(argument_spec, facts_module=True)
+        super(LoadBalancerRuleHealthInfo, self).__init__(
+            argument_spec, facts_module=True,
+            required_if=[("wait_for", "up", ["addresses"]), ("wait_for", "not_up", ["addresses"])])
 
     def run(self):
         p = self.module.params
@@ -119,8 +168,34 @@ class LoadBalancerRuleHealthInfo(WebfarmModuleBase):
         if not any(r.lower() == p["rule"].lower() for r in rules):
             self.fail(msg="rule: load balancer {0} has no load-balancing rule {1} (it has: {2})".format(
                 p["load_balancer"], p["rule"], ", ".join(rules) or "none"))
-        result = network.load_balancing_rule_health(self.arm, p["resource_group"], p["load_balancer"], p["rule"])
-        self.results.update(parse_health(result))
+        for key in ("wait_timeout", "poll_interval"):
+            if p[key] < 1:
+                self.fail(msg="{0}: must be at least 1 second, got {1}".format(key, p[key]))
+        health = self.read_health()
+        if p["wait_for"]:
+            health = self.wait(health, p["wait_for"] == "up")
+        self.results.update(health)
+
+    def read_health(self):
+        p = self.module.params
+        return parse_health(network.load_balancing_rule_health(
+            self.arm, p["resource_group"], p["load_balancer"], p["rule"]))
+
+    def wait(self, health, want_up):
+        """Poll until every address is in the wanted state; fail naming the others at the deadline."""
+        p = self.module.params
+        started = time.monotonic()
+        deadline = started + p["wait_timeout"]
+        while True:
+            still = pending(health, p["addresses"], want_up)
+            if not still:
+                return dict(health, waited=round(time.monotonic() - started, 1))
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                self.fail(msg=wait_failure_message(p["load_balancer"], p["rule"], want_up, p["wait_timeout"], still,
+                                                   p["address_names"]), **health)
+            time.sleep(min(p["poll_interval"], remaining))
+            health = self.read_health()
 
 
 def main():
