@@ -35,7 +35,7 @@ options:
   wait_for:
     description:
       - Wait until every address in I(addresses) is C(up) (the load balancer sends it new flows), or
-        C(not_up) (it sends it none: any Down state, or not in the rule's pool).
+        C(not_up) (it sends it none, because it is Down or not in the rule's pool).
       - Without it, the module reads the health once.
     type: str
     choices: [up, not_up]

@@ -23,14 +23,25 @@ def test_health_of_the_http_rule(tier):
     assert all(b["state"] == "Down" and b["reason"].startswith("Down_NoProbeResult") for b in health["backends"])
     assert r["missing"]["msg"] == (f"rule: load balancer {tier.app}-lb has no load-balancing rule https "
                                    f"(it has: {rule})")
-    # the health POST is an action that reads: no write
+    # a wait that cannot end fails at its deadline naming each address with Azure's reason
+    assert r["never_up"]["failed"] is True
+    assert r["never_up"]["msg"] == (
+        f"rule {rule} of load balancer {tier.app}-lb: not up after 2 s: "
+        f"{tier.app}-vm1 (10.0.0.4: {health['backends'][0]['reason']}), 10.0.0.9 (not in the backend pool)")
+    assert r["already_out"]["waited"] == 0 and r["already_out"]["down_count"] == 3
+    assert r["no_addresses"]["failed"] and "addresses" in r["no_addresses"]["msg"]
+    assert r["zero_interval"]["msg"] == "poll_interval: must be at least 1 second, got 0"
+    # the health POST is an action that reads: no write; a wait polls it (2 s at 1 s: 2-3 reads)
     assert lab.writes_since(mark) == []
     posts = [q for q in lab.requests_since(mark) if q["method"] == "POST" and q["host"] == "management.azure.com"]
-    assert len(posts) == 1 and posts[0]["path"].endswith(f"/loadBalancingRules/{rule}/health")
+    assert all(q["path"].endswith(f"/loadBalancingRules/{rule}/health") for q in posts)
+    assert 4 <= len(posts) <= 6, [q["path"] for q in posts]
 
     lab.server.lab.store.record_health(tier.lb_id, rule, tier.ip_configuration_id(2), "10.0.0.5", "Up",
                                        "Up_Probe_Success")
-    health = tier.run(HERE / "load_balancer_rule_health_info.yml", tier_bad_rule=False)["health"]
+    second = tier.run(HERE / "load_balancer_rule_health_info.yml", tier_bad_rule=False)
+    assert second["now_up"]["up"] == ["10.0.0.5"] and second["now_up"]["waited"] == 0
+    health = second["health"]
     assert (health["up"], health["down"]) == (["10.0.0.5"], ["10.0.0.4", "10.0.0.6"])
     assert (health["up_count"], health["down_count"]) == (1, 2)
     up = health["backends"][1]
