@@ -265,9 +265,8 @@ def build_report(run):
     run_id = run.get('run_id')
     if run_id in (None, ''):
         problems.append('run_id: required')
-    status = _choice_field(run.get('status'), RUN_STATUSES, 'status', problems)
-    if run.get('status') is None:
-        problems.append('status: required, one of %s' % ', '.join(RUN_STATUSES))
+    # no status: the run ended and its VMs say how (run_outcome)
+    status = _choice_field(run.get('status'), RUN_STATUSES, 'status', problems) if run.get('status') is not None else None
     started = _timestamp_field(run.get('started'), 'started', problems)
     ended = _timestamp_field(run.get('ended'), 'ended', problems)
     if started is not None and ended is not None and ended < started:
@@ -294,7 +293,7 @@ def build_report(run):
     lower_bound = _round_sum(batch['lower_bound_s'] for batch in batch_reports)
     overlaps = find_overlaps((name, vms[name]['update_domain'], steps_of[name]['drain'][0], steps_of[name]['restore'][1])
                              for name in names)
-    return {
+    report = {
         'run_id': str(run_id),
         'status': status,
         'drain_method': run.get('drain_method'),
@@ -312,6 +311,32 @@ def build_report(run):
                                       'update_domains': overlap['update_domains'], 'vms': overlap['vms']}
                                      for overlap in overlaps],
     }
+    if status is None:
+        report['status'], message = run_outcome(report)
+        report['message'] = report['message'] or message
+    return report
+
+
+def run_outcome(report):
+    """(status, message) of a run that ended: failed when a VM failed, naming the first failed
+    batch, each failed VM with its step and message, the VMs left out of rotation and those not
+    started, and how to resume; else completed, with what was patched."""
+    vms, run_id = report['vms'], report['run_id']
+    failed = [name for name, vm in vms.items() if vm['status'] == 'failed']
+    if not failed:
+        done = sum(1 for vm in vms.values() if vm['status'] == 'done')
+        skipped = sum(1 for vm in vms.values() if vm['status'] == 'skipped_done')
+        return 'completed', 'Run %s completed: %d VM(s) patched in %d batch(es)%s.' % (
+            run_id, done, len(report['batches']), ', %d already done before the resume' % skipped if skipped else '')
+    batched = [vms[name]['batch'] for name in failed if vms[name]['batch'] is not None]
+    batch = next((b for b in report['batches'] if batched and b['index'] == min(batched)), None)
+    not_started = [name for name, vm in vms.items() if vm['status'] == 'not_started']
+    causes = '; '.join('%s failed at step %s (%s)' % (name, vms[name]['failed_step'], vms[name]['message'])
+                       for name in failed)
+    return 'failed', (
+        'Run %s stopped at %s: %s. %s stay(s) out of rotation; every other VM is in service; %s not started. '
+        'Fix the cause, then run the same playbook again: it resumes run %s (or pass -e rolling_patch_run_id=%s).'
+        % (run_id, batch_label(batch) if batch else 'a VM outside the batches', causes, ', '.join(failed), ', '.join(not_started) or 'no VM', run_id, run_id))
 
 
 # --- text -----------------------------------------------------------------

@@ -43,10 +43,12 @@ options:
       - The run data. Times are ISO 8601 text, V(2026-12-01T12:34:56Z) or with a fraction of
         a second; V(Z), an offset (V(+01:00)) or no zone at all (read as UTC); V(null) or
         missing for a step not reached.
-      - C(run_id) (required), C(status) (required, V(completed), V(failed), or V(planned)
-        for check mode, where nothing ran), C(drain_method) (V(probe), V(admin_state) or
-        V(pool), shown as given), C(started), C(ended), C(message) (the failure message, or
-        V(null)).
+      - C(run_id) (required), C(status) (V(completed), V(failed), or V(planned) for check
+        mode, where nothing ran; when missing, the run ended and its VMs decide: V(failed) if
+        a VM failed, else V(completed)), C(drain_method) (V(probe), V(admin_state) or
+        V(pool), shown as given), C(started), C(ended), C(message) (when missing with
+        C(status), the module writes it: the first failed batch, each failed VM with its step
+        and message, the VMs out of rotation and not started, and how to resume).
       - C(batches), the C(plan) returned by M(azure_ha.webfarm.rolling_plan), in order,
         each with C(index), C(kind) (V(canary) or V(update_domain)), C(update_domain) and
         C(vms) (names); other keys are ignored. A VM may be in one batch only.
@@ -165,7 +167,7 @@ report:
       type: float
       sample: 1393.9
     message:
-      description: As given.
+      description: As given, or written by the module when C(status) was not given.
       type: str
       sample: null
     lower_bound_s:
@@ -241,6 +243,16 @@ summary:
     - "batch 1 · UD 0 (canary): app1-vm1; 5 min 2.0 s, lower bound 4 min 40.1 s (slowest VM per step:
       drain 15.2 s, patch 2 min 10.3 s, reboot 1 min 45.0 s, verify 6.1 s, restore 29.6 s)"
     - "out of rotation: never more than one update domain at a time"
+status:
+  description: How the run ended (the report's C(status)), V(completed), V(failed) or V(planned).
+  returned: success
+  type: str
+  sample: failed
+message:
+  description: The report's C(message) (for a failed run, the failed VMs and how to resume).
+  returned: success
+  type: str
+  sample: "Run 20261201T123456Z stopped at batch 2 · UD 1: app1-vm2 failed at step patch (...). ..."
 '''
 
 import json
@@ -313,7 +325,8 @@ def main():
         changed = write_if_different(module, html_path, render_html(report)) or changed
     except (IOError, OSError) as error:
         module.fail_json(msg='rolling report: %s' % error)
-    module.exit_json(changed=changed, json_path=json_path, html_path=html_path, report=report, summary=summarize(report))
+    module.exit_json(changed=changed, json_path=json_path, html_path=html_path, report=report, summary=summarize(report),
+                     status=report['status'], message=report['message'])
 
 
 if __name__ == '__main__':

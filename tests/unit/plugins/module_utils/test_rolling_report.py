@@ -13,6 +13,7 @@ from ansible_collections.azure_ha.webfarm.plugins.module_utils.rolling_report im
     PLOT_LEFT,
     PLOT_RIGHT,
     ReportError,
+    batch_label,
     build_report,
     format_duration,
     parse_timestamp,
@@ -321,7 +322,6 @@ def test_every_mistake_is_reported_naming_its_field():
 
 @pytest.mark.parametrize('overrides, problem', [
     ({'run_id': ''}, 'run_id: required'),
-    ({'status': None}, 'status: required, one of completed, failed, planned'),
     ({'ended': at(-1)}, 'ended: before started'),
     ({'batches': {'index': 1}}, 'batches: expected a list'),
     ({'vms': ['app1-vm1']}, 'vms: expected a dict keyed by VM name'),
@@ -499,3 +499,33 @@ def test_report_does_not_change_the_run_it_was_given():
     before = copy.deepcopy(run)
     build_report(run)
     assert run == before
+
+
+def test_a_run_without_status_ends_as_its_vms_say():
+    run = make_run()
+    del run['status'], run['message']
+    report = build_report(run)
+    done = sum(1 for vm in report['vms'].values() if vm['status'] == 'done')
+    assert report['status'] == 'completed'
+    assert report['message'] == 'Run %s completed: %d VM(s) patched in %d batch(es).' % (
+        report['run_id'], done, len(report['batches']))
+
+
+def test_a_failed_vm_makes_the_run_failed_and_the_message_says_how_to_resume():
+    run = make_run(ended=at(436))
+    del run['status'], run['message']
+    run['vms']['app1-vm2'].update(status='failed', failed_step='patch', message='dnf exited 1')
+    run['vms']['app1-vm3'] = {'update_domain': 2, 'fault_domain': 0, 'status': 'not_started'}
+    report = build_report(run)
+    batch = next(b for b in report['batches'] if 'app1-vm2' in b['vms'])
+    assert report['status'] == 'failed' and report['failed_vms'] == ['app1-vm2']
+    assert report['message'] == (
+        'Run {0} stopped at {1}: app1-vm2 failed at step patch (dnf exited 1). app1-vm2 stay(s) out of rotation; '
+        'every other VM is in service; app1-vm3 not started. Fix the cause, then run the same playbook again: it '
+        'resumes run {0} (or pass -e rolling_patch_run_id={0}).'.format(report['run_id'], batch_label(batch)))
+
+
+def test_a_given_status_and_message_are_kept():
+    run = make_run(status='planned', ended=at(3), vms={}, message=None)
+    report = build_report(run)
+    assert (report['status'], report['message']) == ('planned', None)
