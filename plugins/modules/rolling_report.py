@@ -44,11 +44,11 @@ options:
         a second; V(Z), an offset (V(+01:00)) or no zone at all (read as UTC); V(null) or
         missing for a step not reached.
       - C(run_id) (required), C(status) (V(completed), V(failed), or V(planned) for check
-        mode, where nothing ran; when missing, the run ended and its VMs decide: V(failed) if
+        mode, where nothing ran; when missing, the run ended and its VMs decide, V(failed) if
         a VM failed, else V(completed)), C(drain_method) (V(probe), V(admin_state) or
         V(pool), shown as given), C(started), C(ended), C(message) (when missing with
-        C(status), the module writes it: the first failed batch, each failed VM with its step
-        and message, the VMs out of rotation and not started, and how to resume).
+        C(status), the module writes it, naming the first failed batch, each failed VM with its
+        step and message, the VMs out of rotation and not started, and how to resume).
       - C(batches), the C(plan) returned by M(azure_ha.webfarm.rolling_plan), in order,
         each with C(index), C(kind) (V(canary) or V(update_domain)), C(update_domain) and
         C(vms) (names); other keys are ignored. A VM may be in one batch only.
