@@ -18,9 +18,12 @@ table gets a kernel table of its own, consulted first for the traffic of its NIC
   user route has that exact prefix: so a user route 0.0.0.0/0 to an appliance does not
   capture the VNet's own traffic, and one for 10.0.2.0/24 does.
 
-Traffic to the router's own addresses (gateways, 168.63.129.16: probe and LB replies) is
-delivered by the local table before any of these rules, as Azure's platform traffic is not
-subject to user routes.
+The replies to the load balancer's flows and probes (which reach the NICs from the router,
+SNATed to 168.63.129.16) leave towards the host's uplink address once un-NATed, so they follow
+the subnet's table too: a default route to None cuts a backend off its LB, as on Azure, where
+the replies to a public LB's clients take the default route. Unlike Azure, the lab's probes are
+cut off as well (Azure's probes from 168.63.129.16 ignore user routes): the rule health says
+Down_Probe_Failure where Azure would say Up while the clients get no answer.
 """
 
 from __future__ import annotations
