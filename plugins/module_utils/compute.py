@@ -21,3 +21,13 @@ def get_availability_set(arm, resource_group, name):
 def get_virtual_machine(arm, vm_id):
     """A VM with its instance view (power state, platform update and fault domain), None when gone."""
     return arm.get(vm_id, API_VERSION, params={"$expand": "instanceView"})
+
+
+def list_availability_sets(arm, resource_group):
+    """Every availability set of the group (with its virtualMachines references)."""
+    return arm.list("/subscriptions/{0}/resourceGroups/{1}/providers/{2}".format(
+        arm.subscription_id, resource_group, AVAILABILITY_SET_TYPE), API_VERSION)
+
+
+def virtual_machine_id(arm, resource_group, name):
+    return resource_id(arm.subscription_id, resource_group, "Microsoft.Compute/virtualMachines", name)
