@@ -104,3 +104,13 @@ def test_a_missing_group_is_not_found(cloud):
     body = cloud.linux_body(cloud.nic("vm0-nic1"), proximityPlacementGroup=ppg_ref(cloud, "nope"))
     assert error(cloud.put_vm("vm0", body)) == (404, "NotFound", "proximityPlacementGroup.id")
     assert cloud.get("virtualMachines/vm0").status_code == 404
+
+
+def test_a_vm_in_a_set_without_a_group_cannot_name_one(cloud):
+    ppg(cloud)
+    cloud.avset("as1")
+    body = cloud.linux_body(cloud.nic("vm0-nic1"), "as1", proximityPlacementGroup=ppg_ref(cloud))
+    answer = cloud.put_vm("vm0", body)
+    assert error(answer) == (400, "InvalidParameter", "proximityPlacementGroup.id")
+    assert "no proximity placement group" in answer.json["error"]["message"]
+    assert cloud.get("virtualMachines/vm0").status_code == 404

@@ -46,6 +46,10 @@ def test_internet_goes_out_of_the_uplink_and_vnet_local_stays_inside_the_vnet():
         KernelRoute("10.0.0.0/8", "blackhole"), KernelRoute("10.0.0.0/16", "throw"))
     assert routes.kernel_routes([udr("10.0.5.0/24", "VnetLocal")], ["10.0.0.0/16"], UPLINK) == (
         KernelRoute("10.0.0.0/16", "throw"), KernelRoute("10.0.5.0/24", "throw"))
+    # the usual pair: everything to a firewall, the VNet's own prefix kept local
+    assert routes.kernel_routes([udr("0.0.0.0/0", "VirtualAppliance", "10.0.3.4"), udr("10.0.0.0/16", "VnetLocal")],
+                                ["10.0.0.0/16"], UPLINK) == (KernelRoute("0.0.0.0/0", "via", "10.0.3.4"),
+                                                             KernelRoute("10.0.0.0/16", "throw"))
 
 
 def fill(store: Store) -> None:
@@ -58,10 +62,15 @@ def fill(store: Store) -> None:
         for name, prefix in (("client", "10.0.1.0/24"), ("server", "10.0.2.0/24"))]
     store.put(VNET, "Microsoft.Network/virtualNetworks", {
         "id": VNET, "properties": {"addressSpace": {"addressPrefixes": ["10.0.0.0/16"]}, "subnets": subnets}})
-    for nic, subnet, forwarding in (("c", "client", False), ("s", "server", True)):
+    for nic, subnet, forwarding in (("c", "client", False), ("s", "server", True), ("off", "server", True)):
         store.put(f"{rg}/networkInterfaces/{nic}", "Microsoft.Network/networkInterfaces", {
             "id": f"{rg}/networkInterfaces/{nic}", "properties": {"enableIPForwarding": forwarding, "ipConfigurations": [
                 {"properties": {"primary": True, "subnet": {"id": f"{VNET}/subnets/{subnet}"}}}]}})
+    compute = "/subscriptions/s/resourceGroups/RG/providers/Microsoft.Compute/virtualMachines"
+    for vm, nic, power in (("vm-s", "s", "running"), ("vm-off", "off", "deallocated")):
+        store.put(f"{compute}/{vm}", "Microsoft.Compute/virtualMachines", {
+            "id": f"{compute}/{vm}", "_power": power,
+            "properties": {"networkProfile": {"networkInterfaces": [{"id": f"{rg}/networkInterfaces/{nic}"}]}}})
 
 
 def test_the_plan_follows_the_store(tmp_path):
@@ -73,8 +82,8 @@ def test_the_plan_follows_the_store(tmp_path):
     table = vnet.SUBNET_TABLE_BASE  # the client subnet sorts first
     assert plan.tables == ((table, (KernelRoute("10.0.0.0/16", "throw"), KernelRoute("10.0.2.0/24", "blackhole"))),)
     assert plan.rules == ((vnet.nic_veth_name(f"{rg}/networkInterfaces/c"), table),)
-    assert plan.nics == (f"{rg}/networkInterfaces/c", f"{rg}/networkInterfaces/s")
-    assert plan.forwarding == (f"{rg}/networkInterfaces/s",)
+    assert plan.nics == tuple(f"{rg}/networkInterfaces/{n}" for n in ("c", "off", "s"))
+    assert plan.forwarding == (f"{rg}/networkInterfaces/s",), "a deallocated appliance forwards nothing"
 
 
 @pytest.fixture
@@ -117,29 +126,37 @@ def test_route_tables_decide_the_next_hop_in_the_router(hub):
 
     drop = RoutePlan(((client_table, routes.kernel_routes([udr("10.0.2.0/24", "None")], ["10.0.0.0/16"], UPLINK)),),
                      rules, nics)
-    assert vnet.apply_routes(lab, VNET, drop)
+    assert vnet.apply_routes(lab, VNET, drop) == []
     assert reach(ns["client"], "10.0.2.4") == "TimeoutError", "next hop None drops silently"
     assert reach(ns["nva"], "10.0.2.4") == "open", "only the client's subnet uses the table"
 
     via_nva = routes.kernel_routes([udr("10.0.2.0/24", "VirtualAppliance", "10.0.3.4")], ["10.0.0.0/16"], UPLINK)
     before = forwarded(ns["nva"])
-    assert vnet.apply_routes(lab, VNET, RoutePlan(((client_table, via_nva),), rules, nics, (ports["nva"].nic_id,)))
+    through_nva = RoutePlan(((client_table, via_nva),), rules, nics, (ports["nva"].nic_id,))
+    assert vnet.apply_routes(lab, VNET, through_nva) == []
     assert reach(ns["client"], "10.0.2.4") == "open"
     assert forwarded(ns["nva"]) > before, "the flow went through the appliance"
+    assert vnet.routes_in_place(lab, VNET, through_nva)
+    # the appliance's NIC made again: the kernel dropped the route through its old interface
+    vnet.remove_namespace(ns["nva"])
+    vnet.ensure_nic(lab, ports["nva"])
+    assert not vnet.routes_in_place(lab, VNET, through_nva)
+    assert vnet.apply_routes(lab, VNET, through_nva) == [] and vnet.routes_in_place(lab, VNET, through_nva)
+    assert reach(ns["client"], "10.0.2.4") == "open"
     # the appliance's NIC without IP forwarding: Azure drops what is not addressed to it
-    assert vnet.apply_routes(lab, VNET, RoutePlan(((client_table, via_nva),), rules, nics))
+    assert vnet.apply_routes(lab, VNET, RoutePlan(((client_table, via_nva),), rules, nics)) == []
     assert reach(ns["client"], "10.0.2.4") != "open"
 
     # an appliance address no NIC holds (yet): dropped, and the plan is retried by a later pass
     unwired = routes.kernel_routes([udr("10.0.2.0/24", "VirtualAppliance", "10.0.3.9")], ["10.0.0.0/16"], UPLINK)
-    assert not vnet.apply_routes(lab, VNET, RoutePlan(((client_table, unwired),), rules, nics))
+    assert vnet.apply_routes(lab, VNET, RoutePlan(((client_table, unwired),), rules, nics)) == ["10.0.3.9"]
     assert reach(ns["client"], "10.0.2.4") == "TimeoutError"
 
     default_via_nva = routes.kernel_routes([udr("0.0.0.0/0", "VirtualAppliance", "10.0.3.4")], ["10.0.0.0/16"], UPLINK)
-    assert vnet.apply_routes(lab, VNET, RoutePlan(((client_table, default_via_nva),), rules, nics))
+    assert vnet.apply_routes(lab, VNET, RoutePlan(((client_table, default_via_nva),), rules, nics)) == []
     assert reach(ns["client"], "10.0.2.4") == "open", "the VNet's own route is longer than the default route"
 
-    assert vnet.apply_routes(lab, VNET, RoutePlan(nics=nics))
+    assert vnet.apply_routes(lab, VNET, RoutePlan(nics=nics)) == []
     router = vnet.vnet_namespace(lab, VNET)
     assert f"pref {vnet.ROUTE_RULE_PREFERENCE}" not in vnet.ip("rule", "show", ns=router).stdout
     assert str(client_table) not in vnet.ip("route", "show", "table", "all", ns=router).stdout

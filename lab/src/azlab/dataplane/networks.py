@@ -53,19 +53,20 @@ class Networks:
                 self._routes.pop(key, None)
                 continue
             plan = routes.route_plan(self.store, vnet_id, self.sources[key])
-            if self._routes.get(key) == (plan, nic_namespaces):
-                continue
             try:
-                complete = vnet.apply_routes(self.lab, vnet_id, plan)
+                if self._routes.get(key) == (plan, nic_namespaces) and vnet.routes_in_place(self.lab, vnet_id, plan):
+                    continue
+                unwired = vnet.apply_routes(self.lab, vnet_id, plan)
             except vnet.NetworkError as exc:
                 self._routes.pop(key, None)
                 self._error(f"{key}#routes", f"virtual network {vnet_id}: its route tables are not applied: {exc}")
                 continue
-            self._error(f"{key}#routes", None)
-            if complete:
-                self._routes[key] = (plan, nic_namespaces)
-            else:
-                self._routes.pop(key, None)
+            self._routes[key] = (plan, nic_namespaces)
+            self._error(f"{key}#routes", None if not unwired else (
+                f"virtual network {vnet_id}: no NIC holds the next hop {', '.join(unwired)} of its route tables: "
+                "that traffic is dropped until one does"))
+        for key in [k for k in self._routes if k not in self._ready]:
+            del self._routes[key]
 
     def _vnets(self) -> set[str]:
         """A VNet whose namespace exists and whose subnets did not change since it was made is
@@ -81,7 +82,8 @@ class Networks:
                 sources[key] = made[1]
                 ready.add(key)
                 continue
-            self._filters.pop(key, None)  # a (re)made router has no filter table yet
+            self._filters.pop(key, None)  # a (re)made router has no filter table yet, nor routes
+            self._routes.pop(key, None)
             try:
                 sources[key] = vnet.ensure_vnet(self.lab, wanted)
                 self._made[key] = (wanted, sources[key])

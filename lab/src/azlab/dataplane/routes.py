@@ -32,7 +32,7 @@ import ipaddress
 from dataclasses import dataclass
 
 from azlab.dataplane.vnet import SUBNET_TABLE_BASE, nic_veth_name, vnet_of
-from azlab.models.network.common import NIC_TYPE
+from azlab.models.network.common import NIC_TYPE, VM_TYPE
 from azlab.models.network.nic import primary_ip_configuration
 from azlab.models.store import Store, key_of
 
@@ -77,20 +77,24 @@ def kernel_routes(user_routes: list[dict], vnet_prefixes: list[str], uplink_gate
         elif hop == "VirtualAppliance":
             chosen[str(prefix)] = KernelRoute(str(prefix), "via", props["nextHopIpAddress"])
         elif hop == "VnetLocal":
-            chosen[str(prefix)] = KernelRoute(str(prefix), "blackhole")
-            for space in spaces:
-                if space.subnet_of(prefix):
-                    derived.append(KernelRoute(str(space), "throw"))
-                elif prefix.subnet_of(space):
-                    chosen[str(prefix)] = KernelRoute(str(prefix), "throw")
+            inside = any(prefix.subnet_of(space) for space in spaces)  # an equal prefix too
+            chosen[str(prefix)] = KernelRoute(str(prefix), "throw" if inside else "blackhole")
+            derived += [KernelRoute(str(space), "throw") for space in spaces if space.subnet_of(prefix)]
     derived += [KernelRoute(str(space), "throw") for space in spaces]
     for route in derived:
         chosen.setdefault(route.prefix, route)
     return tuple(sorted(chosen.values(), key=lambda r: (ipaddress.ip_network(r.prefix).prefixlen, r.prefix)))
 
 
+def running_nics(store: Store) -> set[str]:
+    """Keys of the NICs of running VMs: only a running guest forwards for others."""
+    return {key_of(ref["id"]) for _, vm in store.list(VM_TYPE) if vm.get("_power") == "running"
+            for ref in ((vm.get("properties") or {}).get("networkProfile") or {}).get("networkInterfaces") or []}
+
+
 def route_plan(store: Store, vnet_id: str, uplink_gateway: str) -> RoutePlan:
-    """The VNet's plan from the store: its subnets with a route table, their NICs."""
+    """The VNet's plan from the store: its subnets with a route table, their NICs, and those
+    that forward (``enableIPForwarding`` on a running VM's NIC)."""
     vnet = store.get(vnet_id) or {}
     prefixes = (vnet.get("properties", {}).get("addressSpace") or {}).get("addressPrefixes", [])
     tables, table_of_subnet = [], {}
@@ -104,6 +108,7 @@ def route_plan(store: Store, vnet_id: str, uplink_gateway: str) -> RoutePlan:
         tables.append((number, kernel_routes(table["properties"].get("routes", []), prefixes, uplink_gateway)))
         table_of_subnet[key_of(subnet["id"])] = number
     rules, nics, forwarding = [], [], []
+    running = running_nics(store)
     for _, nic in store.list(NIC_TYPE):
         config = primary_ip_configuration(nic)
         subnet_id = (((config or {}).get("properties") or {}).get("subnet") or {}).get("id", "")
@@ -112,6 +117,6 @@ def route_plan(store: Store, vnet_id: str, uplink_gateway: str) -> RoutePlan:
         nics.append(nic["id"])
         if key_of(subnet_id) in table_of_subnet:
             rules.append((nic_veth_name(nic["id"]), table_of_subnet[key_of(subnet_id)]))
-        if (nic.get("properties") or {}).get("enableIPForwarding"):
+        if (nic.get("properties") or {}).get("enableIPForwarding") and key_of(nic["id"]) in running:
             forwarding.append(nic["id"])
     return RoutePlan(tuple(tables), tuple(sorted(rules)), tuple(sorted(nics)), tuple(sorted(forwarding)))

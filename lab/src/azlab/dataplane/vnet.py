@@ -204,7 +204,11 @@ def ensure_host_rules() -> None:
     uplinks = f"{UPLINK_PREFIX}+"
     established = ["-m", "conntrack", "--ctstate", "RELATED,ESTABLISHED", "-j", "ACCEPT"]
     _ensure_chain(HOST_INPUT_CHAIN, [established, ["-j", "DROP"]])
-    _ensure_chain(HOST_FORWARD_CHAIN, [["-i", uplinks, "-o", uplinks, "-j", "DROP"], ["-i", uplinks, "-j", "ACCEPT"],
+    # a VNet sends out only its uplink's transit address (NATed in its router): anything else
+    # (a flow an appliance handed back, which the router's conntrack cannot NAT twice) is dropped
+    _ensure_chain(HOST_FORWARD_CHAIN, [["-i", uplinks, "-o", uplinks, "-j", "DROP"],
+                                       ["-i", uplinks, "!", "-s", str(TRANSIT_RANGE), "-j", "DROP"],
+                                       ["-i", uplinks, "-j", "ACCEPT"],
                                        ["-o", uplinks, *established], ["-o", uplinks, "-j", "DROP"]])
     _ensure_rule("filter", "INPUT", ["-i", uplinks, "-j", HOST_INPUT_CHAIN], first=True)
     _ensure_rule("filter", "FORWARD", ["-j", HOST_FORWARD_CHAIN], first=True)
@@ -229,7 +233,9 @@ def ensure_vnet(lab: str, vnet: VNet) -> str:
     if ns not in namespaces(ns):
         ip("netns", "add", ns)
     ip("link", "set", "lo", "up", ns=ns)
-    sysctl(ns, {"net.ipv4.ip_forward": "1"})
+    # no reverse-path filter (a namespace inherits the host's): an appliance hands packets
+    # back with sources that are not its own
+    sysctl(ns, {"net.ipv4.ip_forward": "1", "net.ipv4.conf.all.rp_filter": "0", "net.ipv4.conf.default.rp_filter": "0"})
     wanted = {f"{PLATFORM_ADDRESS}/32", *(f"{gateway(cidr)}/32" for cidr in vnet.subnet_cidrs)}
     present = _addresses(ns, "lo")
     for address in sorted(wanted - present):
@@ -274,11 +280,11 @@ def apply_filter(lab: str, vnet_id: str, table: str) -> None:
         raise NetworkError(f"iptables-restore in {vnet_namespace(lab, vnet_id)} failed: {proc.stderr.strip()}")
 
 
-def apply_routes(lab: str, vnet_id: str, plan) -> bool:
+def apply_routes(lab: str, vnet_id: str, plan) -> list[str]:
     """Make the VNet router's subnet tables, their rules and the NICs' IP forwarding
-    exactly those of ``plan`` (a ``routes.RoutePlan``). Returns False when a route ``via`` an
-    address could not be made yet (the appliance's NIC is not wired): it is a blackhole until
-    a later pass makes it, as Azure drops what it cannot hand to the appliance."""
+    exactly those of ``plan`` (a ``routes.RoutePlan``). Returns the next hops that no NIC of
+    the VNet holds (yet): their routes are blackholes, as Azure drops what it cannot hand
+    to the appliance, until the NIC appears and the plan is applied again."""
     ns = vnet_namespace(lab, vnet_id)
     ours = {number for number, _ in plan.tables}
     for rule in json.loads(ip("-j", "rule", "show", ns=ns).stdout or "[]"):
@@ -289,11 +295,11 @@ def apply_routes(lab: str, vnet_id: str, plan) -> bool:
                if str(route.get("table", "")).isdigit() and int(route["table"]) >= SUBNET_TABLE_BASE}
     for number in sorted(present | ours):
         ip("route", "flush", "table", str(number), ns=ns, check=False)
-    complete = True
+    unwired = []
     for number, kernel_routes in plan.tables:
         for route in kernel_routes:
-            if ip("route", "replace", *route.args(number), ns=ns, check=False).returncode != 0:
-                complete = False
+            if ip("route", "replace", *route.args(number), ns=ns, check=route.kind != "via").returncode != 0:
+                unwired.append(route.via)
                 ip("route", "replace", "blackhole", route.prefix, "table", str(number), ns=ns)
     for veth, number in plan.rules:
         ip("rule", "add", "iif", veth, "lookup", str(number), "pref", str(ROUTE_RULE_PREFERENCE), ns=ns)
@@ -301,8 +307,24 @@ def apply_routes(lab: str, vnet_id: str, plan) -> bool:
     for nic_id in plan.nics:
         if nic_namespace(lab, nic_id) in present_nics:
             _set_forwarding(nic_namespace(lab, nic_id), nic_id in plan.forwarding)
-    return complete
+    return sorted(set(unwired))
 
+
+def routes_in_place(lab: str, vnet_id: str, plan) -> bool:
+    """Whether the router still has every route of the plan's tables (the kernel drops a
+    ``via`` route with the interface it used: a NIC made again)."""
+    if not plan.tables:
+        return True
+    listed = json.loads(ip("-j", "route", "show", "table", "all", ns=vnet_namespace(lab, vnet_id)).stdout or "[]")
+    present = {(str(r.get("table")), r.get("dst")) for r in listed}
+    return all((str(number), _dst(route.prefix)) in present for number, routes in plan.tables for route in routes)
+
+
+def _dst(prefix: str) -> str:
+    """How ``ip -j route`` spells a destination: ``default`` for 0/0, a host route without /32."""
+    if prefix == "0.0.0.0/0":
+        return "default"
+    return prefix[:-3] if prefix.endswith("/32") else prefix
 
 def _set_forwarding(ns: str, on: bool) -> None:
     """A NIC's IP forwarding (``enableIPForwarding``): a new namespace inherits the host's

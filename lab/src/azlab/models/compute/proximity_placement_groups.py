@@ -3,7 +3,8 @@
 Azure's rules as the lab keeps them (codes marked unverified where no source quotes them):
 
 * a set or a VM names its group (``proximityPlacementGroup``), in the same location;
-* a VM created in a set that is in a group is in that group; naming another group is refused;
+* a VM created in a set is in the set's group; naming another group (or one when the set
+  has none) is refused;
 * a VM changes group only while deallocated, and a VM in a set only with its set;
 * a set changes group only while none of its VMs is allocated;
 * a group with VMs or sets in it cannot be deleted;
@@ -62,11 +63,11 @@ def vm_group(ctx: Context, location: str, ref, avset: dict | None) -> str | None
     """A new VM's group: the one its set is in, which it may name but not contradict."""
     named = placement_group(ctx, location, ref, "proximityPlacementGroup.id")
     of_set = sub_id((avset or {}).get("properties", {}).get("proximityPlacementGroup"))
-    if of_set and named and not same_id(named, of_set):
+    if avset is not None and named and not same_id(named, of_set or ""):
         raise ArmError(400, "InvalidParameter",  # (unverified code)
                        f"The virtual machine names proximity placement group {named}, but its availability set "
-                       f"{avset['id']} is in {of_set}: a VM in a set is in the set's group.",
-                       target="proximityPlacementGroup.id")
+                       f"{avset['id']} is in {of_set or 'no proximity placement group'}: a VM in a set is in the "
+                       "set's group (put the set in the group).", target="proximityPlacementGroup.id")
     return of_set or named
 
 

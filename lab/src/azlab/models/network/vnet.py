@@ -16,8 +16,8 @@ SUBNET_NAMES = NameRule()
 VNET_READ_ONLY = ("provisioningState", "resourceGuid")
 SUBNET_READ_ONLY = ("provisioningState", "ipConfigurations", "ipConfigurationProfiles", "purpose",
                     "resourceNavigationLinks", "serviceAssociationLinks", "privateEndpoints")
-# Subnet references to resource types the lab does not emulate still have to exist, so
-# they fail as Azure fails on a dangling reference.
+# A subnet's references must exist (a NAT gateway, which the lab does not emulate, never
+# does), so a dangling one fails as it fails on Azure.
 SUBNET_REFERENCES = ("networkSecurityGroup", "routeTable", "natGateway")
 # Azure's smallest IPv4 subnet.
 MAX_SUBNET_PREFIX_LENGTH = 29
