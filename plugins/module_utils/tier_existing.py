@@ -59,7 +59,7 @@ def needs_sets(resources):
     return bool(names_of_type(resources, SET_TYPE))
 
 
-def scale_in_problem(plan, app, vm_count, beyond):
+def scale_in_problem(plan, vm_count, beyond):
     return (
         'webfarm_vm_count: {count} is lower than the number of VMs the tier already has in resource group {rg} '
         '({names} exist beyond it). This collection does not scale in yet: it would leave those VMs, their NICs '
@@ -137,7 +137,7 @@ def problems(plan, app, vm_count, fault_domains, update_domains, resources, all_
     found = []
     beyond = beyond_plan(resources, app, vm_count)
     if beyond:
-        found.append(scale_in_problem(plan, app, vm_count, beyond))
+        found.append(scale_in_problem(plan, vm_count, beyond))
     avset = next((s for s in all_sets if s['name'].lower() == plan['availability_set'].lower()), None)
     if avset is not None:
         mismatch = domain_problem(plan, avset, fault_domains, update_domains)

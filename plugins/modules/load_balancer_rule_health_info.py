@@ -47,7 +47,9 @@ options:
     description: Names of the addresses (IP to name, such as a VM name), used in the failure message only.
     type: dict
   wait_timeout:
-    description: Seconds to wait for I(wait_for) before failing.
+    description:
+      - Seconds to wait for I(wait_for), counted from the start of the module run, before failing.
+      - A read of the health in progress at the deadline is not cut short.
     type: int
     default: 60
   poll_interval:
@@ -139,7 +141,7 @@ waited:
 
 import time
 
-from ansible_collections.azure_ha.webfarm.plugins.module_utils.azure_common import WebfarmModuleBase
+from ansible_collections.azure_ha.webfarm.plugins.module_utils.azure_common import ArmError, WebfarmModuleBase
 from ansible_collections.azure_ha.webfarm.plugins.module_utils import network
 from ansible_collections.azure_ha.webfarm.plugins.module_utils.health import parse_health, pending, wait_failure_message
 
@@ -163,39 +165,59 @@ class LoadBalancerRuleHealthInfo(WebfarmModuleBase):
 
     def run(self):
         p = self.module.params
+        self.check_wait_options()
+        started = time.monotonic()
         lb = network.require_load_balancer(self.arm, p["resource_group"], p["load_balancer"])
         rules = [r["name"] for r in (lb.get("properties") or {}).get("loadBalancingRules") or []]
         if not any(r.lower() == p["rule"].lower() for r in rules):
             self.fail(msg="rule: load balancer {0} has no load-balancing rule {1} (it has: {2})".format(
                 p["load_balancer"], p["rule"], ", ".join(rules) or "none"))
+        health = self.read_health()
+        if p["wait_for"]:
+            health = self.wait(health, p["wait_for"] == "up", started)
+        self.results.update(health)
+
+    def check_wait_options(self):
+        p = self.module.params
+        if not p["wait_for"]:
+            for key in ("addresses", "address_names"):
+                if p[key]:
+                    self.fail(msg="{0}: only used with wait_for, which is not set".format(key))
+            return
         for key in ("wait_timeout", "poll_interval"):
             if p[key] < 1:
                 self.fail(msg="{0}: must be at least 1 second, got {1}".format(key, p[key]))
-        health = self.read_health()
-        if p["wait_for"]:
-            health = self.wait(health, p["wait_for"] == "up")
-        self.results.update(health)
 
     def read_health(self):
         p = self.module.params
         return parse_health(network.load_balancing_rule_health(
             self.arm, p["resource_group"], p["load_balancer"], p["rule"]))
 
-    def wait(self, health, want_up):
-        """Poll until every address is in the wanted state; fail naming the others at the deadline."""
+    def wait(self, health, want_up, started):
+        """Poll until every address is in the wanted state; fail naming the others at the deadline.
+
+        A read that fails while waiting (the LB just changed: a 409, a failed operation) does
+        not end the wait: the next read may succeed; the last error is in the timeout message."""
         p = self.module.params
-        started = time.monotonic()
         deadline = started + p["wait_timeout"]
+        last_error, polled = None, False
         while True:
             still = pending(health, p["addresses"], want_up)
             if not still:
-                return dict(health, waited=round(time.monotonic() - started, 1))
+                return dict(health, waited=round(time.monotonic() - started, 1) if polled else 0)
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                self.fail(msg=wait_failure_message(p["load_balancer"], p["rule"], want_up, p["wait_timeout"], still,
-                                                   p["address_names"]), **health)
+                message = wait_failure_message(p["load_balancer"], p["rule"], want_up, p["wait_timeout"], still,
+                                               p["address_names"])
+                if last_error is not None:
+                    message += " (the last read failed: {0})".format(last_error)
+                self.fail(msg=message, **health)
             time.sleep(min(p["poll_interval"], remaining))
-            health = self.read_health()
+            polled = True
+            try:
+                health, last_error = self.read_health(), None
+            except ArmError as exc:
+                last_error = exc
 
 
 def main():

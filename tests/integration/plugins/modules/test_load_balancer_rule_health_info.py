@@ -31,6 +31,7 @@ def test_health_of_the_http_rule(tier):
     assert r["already_out"]["waited"] == 0 and r["already_out"]["down_count"] == 3
     assert r["no_addresses"]["failed"] and "addresses" in r["no_addresses"]["msg"]
     assert r["zero_interval"]["msg"] == "poll_interval: must be at least 1 second, got 0"
+    assert r["no_wait_for"]["msg"] == "addresses: only used with wait_for, which is not set"
     # the health POST is an action that reads: no write; a wait polls it (2 s at 1 s: 2-3 reads)
     assert lab.writes_since(mark) == []
     posts = [q for q in lab.requests_since(mark) if q["method"] == "POST" and q["host"] == "management.azure.com"]
