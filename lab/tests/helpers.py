@@ -40,7 +40,17 @@ def az_runner(lab_env: dict, config_dir: Path):
         result = subprocess.run([AZ, *args, "--only-show-errors"], env=env, capture_output=True, text=True,
                                 timeout=timeout)
         if check and result.returncode:
-            pytest.fail(f"az {' '.join(args)} failed:\n{result.stderr}")
+            secret = lab_env.get("AZURE_SECRET") or "\0"
+            pytest.fail(f"az {' '.join(args).replace(secret, '***')} failed:\n{result.stderr.replace(secret, '***')}")
         return result
 
     return run
+
+
+def az_login(run, lab_env: dict, secret: str | None = None, check: bool = True) -> subprocess.CompletedProcess:
+    """``az login --service-principal`` against the lab. The secret is passed as
+    ``--password=<secret>``: a lab secret may start with '-', which ``-p <secret>`` would
+    read as an option (the Azure CLI's own advice)."""
+    return run("login", "--service-principal", "-u", lab_env["AZURE_CLIENT_ID"],
+               f"--password={lab_env['AZURE_SECRET'] if secret is None else secret}",
+               "--tenant", lab_env["AZURE_TENANT"], "-o", "none", check=check)

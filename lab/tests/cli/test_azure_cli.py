@@ -7,7 +7,7 @@ import json
 import os
 
 import pytest
-from helpers import AZ, az_runner
+from helpers import AZ, az_login, az_runner
 
 pytestmark = pytest.mark.skipif(AZ is None and not os.environ.get("CI"), reason="Azure CLI not installed (run scripts/setup.sh)")
 
@@ -15,8 +15,7 @@ pytestmark = pytest.mark.skipif(AZ is None and not os.environ.get("CI"), reason=
 @pytest.fixture(scope="module")
 def az(lab_env, tmp_path_factory):
     run = az_runner(lab_env, tmp_path_factory.mktemp("azcfg"))
-    run("login", "--service-principal", "-u", lab_env["AZURE_CLIENT_ID"], "-p", lab_env["AZURE_SECRET"],
-        "--tenant", lab_env["AZURE_TENANT"], "-o", "none")
+    az_login(run, lab_env)
     return run
 
 
@@ -29,8 +28,7 @@ def test_login_and_account(az, lab_env):
 def test_wrong_secret_is_refused(lab_env, tmp_path):
     # a fresh config dir: with a cached token MSAL would not even ask for a new one
     az = az_runner(lab_env, tmp_path)
-    result = az("login", "--service-principal", "-u", lab_env["AZURE_CLIENT_ID"], "-p", "not-the-secret",
-                "--tenant", lab_env["AZURE_TENANT"], "-o", "none", check=False)
+    result = az_login(az, lab_env, secret="not-the-secret", check=False)
     assert result.returncode != 0
     assert "AADSTS7000215" in result.stderr
     assert "not-the-secret" not in result.stderr
@@ -61,3 +59,10 @@ def test_network_and_compute_reads(az):
 def test_vm_list_skus(az):
     skus = json.loads(az("vm", "list-skus", "-l", "eastus", "--resource-type", "virtualMachines", "-o", "json").stdout)
     assert {"Standard_B1s", "Standard_D2s_v3"} <= {s["name"] for s in skus}
+
+
+def test_a_secret_that_starts_with_a_dash_is_read_as_the_password(lab_env, tmp_path):
+    """Lab secrets are random: one in 64 starts with '-', which ``-p <secret>`` reads as an option."""
+    result = az_login(az_runner(lab_env, tmp_path), lab_env, secret="-not-the-secret", check=False)
+    assert "expected one argument" not in result.stderr, "the secret was read as an option"
+    assert "AADSTS7000215" in result.stderr, "read as the password, and refused as a wrong one"

@@ -160,13 +160,12 @@ def test_a_managed_run_command_reports_its_exit_code_and_output(clients, vm):
 
 @pytest.fixture(scope="module")
 def az(env, tmp_path_factory):
-    from helpers import AZ, az_runner
+    from helpers import AZ, az_login, az_runner
 
     if AZ is None:
         pytest.skip("Azure CLI not installed (run scripts/setup.sh)")
     run = az_runner(env, tmp_path_factory.mktemp("azcfg"))
-    run("login", "--service-principal", "-u", env["AZURE_CLIENT_ID"], "-p", env["AZURE_SECRET"],
-        "--tenant", env["AZURE_TENANT"], "-o", "none")
+    az_login(run, env)
     return run
 
 
