@@ -326,6 +326,7 @@ def _dst(prefix: str) -> str:
         return "default"
     return prefix[:-3] if prefix.endswith("/32") else prefix
 
+
 def _set_forwarding(ns: str, on: bool) -> None:
     """A NIC's IP forwarding (``enableIPForwarding``): a new namespace inherits the host's
     (on, for the VNets' uplinks), so it is always set explicitly."""
