@@ -8,7 +8,7 @@ from typing import Iterator
 from azlab.models.base import Context
 from azlab.models.errors import ArmError
 from azlab.models.ids import same_id
-from azlab.models.network.common import LB_TYPE, NIC_TYPE
+from azlab.models.network.common import LB_TYPE, NIC_TYPE, VNET_TYPE
 
 
 def nic_ip_configurations(ctx: Context) -> Iterator[tuple[dict, dict]]:
@@ -58,3 +58,9 @@ def require_unshared_public_ip(ctx: Context, pip_id: str, owner_id: str, target:
         raise ArmError(400, "PublicIPReferencedByMultipleIPConfigs",
                        f"Public ip address {pip_id} is referenced by multiple ipconfigs in resource {rivals[0]}.",
                        target=target)
+
+
+def subnets_referencing(ctx: Context, key: str, target_id: str) -> list[str]:
+    """IDs of the subnets whose ``key`` (networkSecurityGroup, routeTable, ...) points at ``target_id``."""
+    return [subnet["id"] for _, vnet in ctx.list(VNET_TYPE) for subnet in vnet["properties"].get("subnets", [])
+            if references(subnet["properties"], key, target_id)]

@@ -8,9 +8,9 @@ import ipaddress
 from azlab.models.base import LOCATIONS, Context, NameRule, ResourceType, resource_guid
 from azlab.models.errors import ArmError, invalid_parameter, missing_property
 from azlab.models.ids import ResourceId
-from azlab.models.network.backrefs import references
+from azlab.models.network.backrefs import references, subnets_referencing
 from azlab.models.network.common import (
-    MIN_API_VERSION, NIC_TYPE, NSG_TYPE, VNET_TYPE, child_body, EmbeddedType, ReadOnlyEmbeddedType, sub, without,
+    MIN_API_VERSION, NIC_TYPE, NSG_TYPE, child_body, EmbeddedType, ReadOnlyEmbeddedType, sub, without,
 )
 from azlab.models.network.values import children_of, enum_value, props_of, ref_ids
 
@@ -105,8 +105,7 @@ class DefaultSecurityRules(ReadOnlyEmbeddedType):
 
 def users_of(ctx: Context, nsg_id: str) -> tuple[list[str], list[str]]:
     """IDs of the subnets and NICs associated with a security group."""
-    subnets = [subnet["id"] for _, vnet in ctx.list(VNET_TYPE) for subnet in vnet["properties"].get("subnets", [])
-               if references(subnet["properties"], "networkSecurityGroup", nsg_id)]
+    subnets = subnets_referencing(ctx, "networkSecurityGroup", nsg_id)
     nics = [nic["id"] for _, nic in ctx.list(NIC_TYPE) if references(nic["properties"], "networkSecurityGroup", nsg_id)]
     return subnets, nics
 

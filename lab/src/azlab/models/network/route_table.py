@@ -17,8 +17,8 @@ import ipaddress
 from azlab.models.base import Context, NameRule, ResourceType, resource_guid
 from azlab.models.errors import ArmError, invalid_parameter, missing_property
 from azlab.models.ids import ResourceId
-from azlab.models.network.backrefs import references
-from azlab.models.network.common import MIN_API_VERSION, VNET_TYPE, child_body, EmbeddedType, sub, without
+from azlab.models.network.backrefs import subnets_referencing
+from azlab.models.network.common import MIN_API_VERSION, child_body, EmbeddedType, sub, without
 from azlab.models.network.values import bool_value, children_of, enum_value, ip_address, props_of
 
 ROUTE_TABLE_TYPE = "Microsoft.Network/routeTables"
@@ -56,13 +56,13 @@ class RouteTables(ResourceType):
         return out
 
     def render(self, ctx: Context, body: dict) -> dict:
-        subnets = subnets_using(ctx, body["id"])
+        subnets = subnets_referencing(ctx, "routeTable", body["id"])
         if subnets:
             body["properties"]["subnets"] = [sub(s) for s in subnets]
         return body
 
     def check_delete(self, ctx: Context, rid: ResourceId, body: dict) -> None:
-        subnets = subnets_using(ctx, body["id"])
+        subnets = subnets_referencing(ctx, "routeTable", body["id"])
         if subnets:
             raise ArmError(400, "InUseRouteTableCannotBeDeleted",
                            f"Route table {body['id']} is in use and cannot be deleted. It is associated with "
@@ -78,12 +78,6 @@ class Routes(EmbeddedType):
     full_type = ROUTE_TYPE
     embedded_in = "routes"
     name_rule = ROUTE_NAMES
-
-
-def subnets_using(ctx: Context, table_id: str) -> list[str]:
-    """IDs of the subnets associated with a route table."""
-    return [subnet["id"] for _, vnet in ctx.list(VNET_TYPE) for subnet in vnet["properties"].get("subnets", [])
-            if references(subnet["properties"], "routeTable", table_id)]
 
 
 def build_route(table: ResourceId, etag: str, item: dict, target: str) -> dict:
