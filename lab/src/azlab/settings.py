@@ -29,6 +29,20 @@ BLOB_HOST_SUFFIX = ".blob.core.windows.net"
 # the same address (test workers running side by side).
 PUBLIC_IP_RANGE = "127.64.0.0/16"
 PUBLIC_IP_RANGE_KEY = "public_ip_range"
+# IPv6 public IPs: the lab's IPv4 range embedded in this /96 (a unique local prefix, "azlab"
+# in hex), so that each lab's IPv6 range is as much its own as its IPv4 range. The host routes
+# the whole /96 to itself (``dataplane/host_network``), as it does 127.0.0.0/8.
+PUBLIC_IPV6_PREFIX = "fd61:7a6c:6162::/96"
+
+
+def ipv6_twin(ipv4: str, prefix: str) -> ipaddress.IPv6Network:
+    """An IPv4 network (or address) embedded in the low 32 bits of an IPv6 /96 ``prefix``:
+    ``ipv6_twin("127.64.0.0/16", PUBLIC_IPV6_PREFIX)`` is ``fd61:7a6c:6162::7f40:0/112``."""
+    network = ipaddress.ip_network(ipv4, strict=False)
+    base = ipaddress.ip_network(prefix)
+    if network.version != 4 or base.version != 6 or base.prefixlen != 96:
+        raise ValueError(f"ipv6_twin needs an IPv4 network and an IPv6 /96, not {ipv4} and {prefix}")
+    return ipaddress.IPv6Network((int(base.network_address) | int(network.network_address), 96 + network.prefixlen))
 
 
 def is_served_host(host: str) -> bool:

@@ -96,11 +96,6 @@ def test_subnet_is_required_and_must_exist(vnet):
     vnet.error(vnet.put("networkInterfaces/nic1", {"location": "eastus", "properties": {}}), 400, "InvalidRequestFormat")
 
 
-def test_ipv6_configurations_are_refused_honestly(vnet):
-    error = vnet.error(vnet.nic(privateIPAddressVersion="IPv6"), 400, "InvalidParameter")
-    assert "IPv4" in error["message"]
-
-
 def test_pool_and_nat_rule_references_must_exist(vnet):
     vnet.error(vnet.nic(pools=["pool"]), 400, "InvalidResourceReference",
                "properties.ipConfigurations[0].properties.loadBalancerBackendAddressPools[0].id")

@@ -9,7 +9,7 @@ import ipaddress
 import pytest
 from test_network_support import Net
 
-from azlab.settings import PUBLIC_IP_RANGE
+from azlab.settings import PUBLIC_IP_RANGE, PUBLIC_IPV6_PREFIX, ipv6_twin
 
 
 @pytest.fixture
@@ -67,7 +67,8 @@ def test_sku_is_fixed_at_creation_but_may_be_omitted_on_update(net):
 
 
 @pytest.mark.parametrize("props, code, target", [
-    ({"publicIPAddressVersion": "IPv6"}, "InvalidParameter", "properties.publicIPAddressVersion"),
+    ({"publicIPAddressVersion": "IPv6", "publicIPAllocationMethod": "Static"},
+     "CannotSpecifyPublicIpAllocationMethodAsStaticForIpV6PublicIp", "properties.publicIPAllocationMethod"),
     ({"idleTimeoutInMinutes": 31}, "InvalidParameter", "properties.idleTimeoutInMinutes"),
     ({"publicIPAllocationMethod": "Sometimes"}, "InvalidRequestFormat", "properties.publicIPAllocationMethod"),
     ({"dnsSettings": {"domainNameLabel": "Bad_Label"}}, "InvalidDomainNameLabel", "properties.dnsSettings.domainNameLabel"),
@@ -119,8 +120,11 @@ def test_a_lab_hands_out_public_ips_from_its_own_part_of_the_range(tmp_path):
     from azlab.settings import LabSettings
 
     lab = Lab(LabSettings(state_dir=tmp_path / "s", public_ip_range="127.64.16.0/20"))
-    assert allocate_public_ip(lab.context(), "/x/pip").startswith("127.64.16.")
+    assert allocate_public_ip(lab.context(), "/x/pip", "IPv4").startswith("127.64.16.")
+    # and its IPv6 addresses from the twin of that part
+    assert ipaddress.ip_address(allocate_public_ip(lab.context(), "/x/pip6", "IPv6")) in ipv6_twin(
+        "127.64.16.0/20", PUBLIC_IPV6_PREFIX)
     lab.reset()
-    assert allocate_public_ip(lab.context(), "/x/pip").startswith("127.64.16."), "a reset keeps the lab's part"
+    assert allocate_public_ip(lab.context(), "/x/pip", "IPv4").startswith("127.64.16."), "a reset keeps the lab's part"
     with pytest.raises(ValueError, match="public_ip_range"):
         LabSettings(state_dir=tmp_path / "t", public_ip_range="10.0.0.0/24")

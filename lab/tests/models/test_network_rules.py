@@ -7,7 +7,8 @@ import ipaddress
 import pytest
 
 from azlab.models.network.addressing import is_reserved
-from azlab.models.network.lb import backend_name, protocols
+from azlab.models.network.lb import protocols
+from azlab.models.network.lb_members import backend_name
 from azlab.models.network.lb_health import backend_state
 from azlab.models.network.nic import mac_address
 from azlab.models.network.nsg import valid_address_prefix, valid_port_range

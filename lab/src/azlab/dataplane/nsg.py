@@ -30,15 +30,21 @@ import ipaddress
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
-Network = ipaddress.IPv4Network
-EVERYTHING = ipaddress.ip_network("0.0.0.0/0")
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+#: Every address of one IP version (4 or 6).
+EVERYTHING = {4: ipaddress.ip_network("0.0.0.0/0"), 6: ipaddress.ip_network("::/0")}
 PROTOCOLS_WITH_PORTS = ("tcp", "udp")
 #: NSG protocol -> iptables protocol (None: any)
 PROTOCOL_NAMES = {"tcp": "tcp", "udp": "udp", "icmp": "icmp", "esp": "esp", "ah": "ah", "*": None}
+#: ip6tables names ICMP (Azure's "Icmp" covers ICMPv6 on an IPv6 flow) its own way.
+IPV6_PROTOCOL_NAMES = {"icmp": "ipv6-icmp"}
 
 
 def collapse(networks: Iterable[Network]) -> list[Network]:
-    return list(ipaddress.collapse_addresses(networks))
+    """The fewest CIDRs covering ``networks``, IPv4 first (the versions never merge)."""
+    listed = list(networks)
+    return [network for version in (4, 6)
+            for network in ipaddress.collapse_addresses(n for n in listed if n.version == version)]
 
 
 def intersect(first: Sequence[Network], second: Sequence[Network]) -> list[Network]:
@@ -46,7 +52,7 @@ def intersect(first: Sequence[Network], second: Sequence[Network]) -> list[Netwo
     out = []
     for a in first:
         for b in second:
-            if a.overlaps(b):
+            if a.version == b.version and a.overlaps(b):
                 out.append(a if a.subnet_of(b) else b)
     return collapse(out)
 
@@ -57,7 +63,7 @@ def subtract(first: Sequence[Network], second: Sequence[Network]) -> list[Networ
     for b in second:
         remaining = []
         for a in result:
-            if not a.overlaps(b):
+            if a.version != b.version or not a.overlaps(b):
                 remaining.append(a)
             elif not a.subnet_of(b):
                 remaining.extend(a.address_exclude(b))
@@ -70,8 +76,8 @@ class ServiceTags:
     """What the service tags mean in one VNet of the lab.
 
     ``virtual_network``: the VNet's address space (no peering, no gateways in the lab).
-    ``load_balancer``: 168.63.129.16 and the host address the lab's load balancers reach the
-    VNet from. ``Internet`` is everything else. Other tags (Storage, AzureCloud, ...) name
+    ``load_balancer``: 168.63.129.16, its IPv6 counterpart, and the host addresses the lab's
+    load balancers reach the VNet from. ``Internet`` is everything else, in both versions. Other tags (Storage, AzureCloud, ...) name
     Azure's public ranges, which no lab address belongs to: they match nothing.
     """
 
@@ -87,13 +93,13 @@ class ServiceTags:
     def expand(self, prefix: str) -> list[Network]:
         lowered = prefix.lower()
         if lowered in ("*", "any"):
-            return [EVERYTHING]
+            return list(EVERYTHING.values())
         if lowered == "virtualnetwork":
             return list(self.virtual_network)
         if lowered == "azureloadbalancer":
             return list(self.load_balancer)
         if lowered == "internet":
-            return subtract([EVERYTHING], [*self.virtual_network, *self.load_balancer])
+            return subtract(list(EVERYTHING.values()), [*self.virtual_network, *self.load_balancer])
         try:
             return [ipaddress.ip_network(prefix, strict=False)]
         except ValueError:
@@ -118,7 +124,7 @@ class Rule:
             return False
         if self.ports is not None and not any(low <= port <= high for low, high in self.ports):
             return False
-        return any(destination.subnet_of(d) for d in self.destinations)
+        return any(destination.version == d.version and destination.subnet_of(d) for d in self.destinations)
 
 
 def _ports(props: dict) -> tuple[tuple[int, int], ...] | None:
@@ -158,7 +164,8 @@ def rules_of(nsg: dict, direction: str, tags: ServiceTags) -> list[Rule]:
 
 def allowed_sources(levels: Sequence[list[Rule] | None], destination: str, port: int, protocol: str = "tcp", *,
                     through_load_balancer: bool = False) -> list[Network]:
-    """The source addresses whose flows to ``destination``:``port`` every NSG level allows.
+    """The source addresses whose flows to ``destination``:``port`` every NSG level allows
+    (of the destination's IP version: a flow never changes version).
 
     ``levels`` are the inbound rules of the subnet's and the NIC's NSG, None where there is
     none. ``through_load_balancer``: with no NSG at all, nothing is allowed (secure by
@@ -166,12 +173,13 @@ def allowed_sources(levels: Sequence[list[Rule] | None], destination: str, port:
     """
     if through_load_balancer and all(level is None for level in levels):
         return []
-    target = ipaddress.ip_network(f"{destination}/32")
-    allowed = [EVERYTHING]
+    target = ipaddress.ip_network(destination)
+    everything = EVERYTHING[target.version]
+    allowed = [everything]
     for rules in levels:
         if rules is None:
             continue
-        undecided, passed = [EVERYTHING], []
+        undecided, passed = [everything], []
         for rule in rules:
             if not undecided:
                 break
@@ -185,27 +193,32 @@ def allowed_sources(levels: Sequence[list[Rule] | None], destination: str, port:
     return allowed
 
 
-def _port_args(rule: Rule) -> list[list[str]]:
+def _port_args(rule: Rule, version: int) -> list[list[str]]:
     """iptables arguments for the rule's protocol and ports, one list per combination."""
     if rule.ports is None:
-        return [["-p", rule.protocol]] if rule.protocol else [[]]
+        protocol = IPV6_PROTOCOL_NAMES.get(rule.protocol, rule.protocol) if version == 6 else rule.protocol
+        return [["-p", protocol]] if protocol else [[]]
     protocols = [rule.protocol] if rule.protocol in PROTOCOLS_WITH_PORTS else (
         list(PROTOCOLS_WITH_PORTS) if rule.protocol is None else [])
     return [["-p", proto, "--dport", f"{low}:{high}" if low != high else str(low)]
             for proto in protocols for low, high in rule.ports]
 
 
-def iptables_rules(rules: Sequence[Rule]) -> list[list[str]]:
-    """One NSG direction as iptables rule arguments for a chain of its own: an allowed flow
-    RETURNs (the other level still judges it), a denied one is DROPped."""
+def iptables_rules(rules: Sequence[Rule], version: int = 4) -> list[list[str]]:
+    """One NSG direction as iptables (``version`` 4) or ip6tables (6) rule arguments for a
+    chain of its own: an allowed flow RETURNs (the other level still judges it), a denied one
+    is DROPped. A rule with no source or no destination of the version matches nothing there."""
     out = []
+    everything = EVERYTHING[version]
     for rule in rules:
         target = ["-j", "RETURN" if rule.allow else "DROP"]
-        for ports in _port_args(rule):
-            for source in rule.sources:
-                for destination in rule.destinations:
-                    match = [*(["-s", str(source)] if source != EVERYTHING else []),
-                             *(["-d", str(destination)] if destination != EVERYTHING else [])]
+        sources = [s for s in rule.sources if s.version == version]
+        destinations = [d for d in rule.destinations if d.version == version]
+        for ports in _port_args(rule, version):
+            for source in sources:
+                for destination in destinations:
+                    match = [*(["-s", str(source)] if source != everything else []),
+                             *(["-d", str(destination)] if destination != everything else [])]
                     out.append([*match, *ports, *target])
     return out
 
@@ -225,8 +238,9 @@ class NicSecurity:
     nic_outbound: tuple[str, tuple[Rule, ...]] | None
 
 
-def filter_table(nics: Sequence[NicSecurity]) -> str:
-    """``iptables-restore`` input for the filter table of a VNet's router.
+def filter_table(nics: Sequence[NicSecurity], version: int = 4) -> str:
+    """``iptables-restore`` (``version`` 4) or ``ip6tables-restore`` (6) input for the filter
+    table of a VNet's router.
 
     Replies of allowed flows pass first (NSGs are stateful). A packet from a NIC goes through
     its NIC's then its subnet's outbound NSG; a packet to a NIC through its subnet's then its
@@ -249,5 +263,5 @@ def filter_table(nics: Sequence[NicSecurity]) -> str:
              *(f":{name} - [0:0]" for name in sorted(chains)),
              "-A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT", *forward]
     for name in sorted(chains):
-        lines += [f"-A {name} {' '.join(args)}" for args in iptables_rules(chains[name])]
+        lines += [f"-A {name} {' '.join(args)}" for args in iptables_rules(chains[name], version)]
     return "\n".join([*lines, "COMMIT", ""])

@@ -13,7 +13,7 @@ from azlab.dataplane import vm_container, vnet
 from azlab.dataplane.lb import BackendMember, LoadBalancerView, NatTarget
 from azlab.dataplane.security import SecurityView
 from azlab.dataplane.vnet import vnet_of
-from azlab.models.network.lb import backend_name, nic_members
+from azlab.models.network.lb_members import backend_name, nic_members
 from azlab.models.network.nic import primary_ip_configuration
 from azlab.models.store import Store, key_of
 

@@ -9,38 +9,45 @@ from azlab.models.base import Context
 from azlab.models.errors import ArmError, invalid_parameter, missing_property
 from azlab.models.ids import same_id
 from azlab.models.network.backrefs import subnet_users
-from azlab.models.network.values import ip_address
+from azlab.models.network.values import ip_address, version_name
 
 
-def subnet_prefix(subnet: dict) -> ipaddress.IPv4Network | None:
-    """The IPv4 range a subnet hands addresses out of (its first IPv4 prefix)."""
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+def subnet_prefix(subnet: dict, version: str = "IPv4") -> Network | None:
+    """The range of one address version a subnet hands addresses out of (its first prefix
+    of that version: a dual-stack subnet has an IPv4 and an IPv6 /64 prefix)."""
     props = subnet.get("properties", {})
     prefixes = [props["addressPrefix"]] if props.get("addressPrefix") else list(props.get("addressPrefixes") or [])
     for prefix in prefixes:
         network = ipaddress.ip_network(prefix, strict=False)
-        if network.version == 4:
+        if version_name(network) == version:
             return network
     return None
 
 
-def is_reserved(network: ipaddress.IPv4Network, address: ipaddress.IPv4Address) -> bool:
-    """Azure reserves the first four addresses and the last address of every subnet."""
+def is_reserved(network: Network, address: Address) -> bool:
+    """Azure reserves the first four addresses and the last address of every subnet (IPv6
+    too: a dual-stack VM's first IPv6 address is ::4)."""
     offset = int(address) - int(network.network_address)
     return offset < 4 or offset == network.num_addresses - 1
 
 
 def assign_private_ip(ctx: Context, subnet_id: str, subnet: dict, method: str, requested, current: str | None,
-                      taken: dict[str, str], owner_id: str, config_id: str, target: str) -> str:
-    """The private IP an ip configuration gets in ``subnet``.
+                      taken: dict[str, str], owner_id: str, config_id: str, target: str, version: str = "IPv4") -> str:
+    """The private IP of address ``version`` an ip configuration gets in ``subnet``.
 
     ``taken`` maps addresses to the ip configs already holding them in the resource being
     built; addresses of other resources are found by scanning (so a delete frees them).
     Dynamic keeps the current address when it is still in the subnet, else takes the
     lowest free one (the first VM gets .4); Static must be inside, unreserved and free.
     """
-    network = subnet_prefix(subnet)
+    network = subnet_prefix(subnet, version)
     if network is None:
-        raise invalid_parameter(target, f"Subnet {subnet_id} has no IPv4 address prefix to allocate from.")
+        raise invalid_parameter(f"{target}.subnet", f"Subnet {subnet_id} has no {version} address prefix to allocate "
+                                                    "the ip configuration's address from.")
     in_use = dict(taken)
     for config, address in subnet_users(ctx, subnet_id):
         if address and not config.lower().startswith(owner_id.lower() + "/"):
@@ -49,6 +56,10 @@ def assign_private_ip(ctx: Context, subnet_id: str, subnet: dict, method: str, r
         if requested in (None, ""):
             raise missing_property(f"{target}.privateIPAddress", "Static private IP allocation")
         address = ip_address(requested, f"{target}.privateIPAddress")
+        if version_name(address) != version:
+            raise invalid_parameter(f"{target}.privateIPAddress",
+                                    f"Private IP address {address} is not an {version} address, the "
+                                    f"privateIPAddressVersion of {config_id}.")
         if address not in network:
             raise ArmError(400, "PrivateIPAddressNotInSubnet",
                            f"Private static IP address {address} does not belong to the range of subnet prefix "
@@ -66,6 +77,7 @@ def assign_private_ip(ctx: Context, subnet_id: str, subnet: dict, method: str, r
         return str(address)
     if current and ipaddress.ip_address(current) in network and current not in in_use:
         return current
+    # lazily: an IPv6 /64 has 2**64 candidates
     for offset in range(4, network.num_addresses - 1):
         candidate = str(network.network_address + offset)
         if candidate not in in_use:

@@ -17,11 +17,14 @@ from azlab.models.errors import ArmError, invalid_parameter, invalid_reference, 
 from azlab.models.ids import ResourceId, same_id
 from azlab.models.network.addressing import assign_private_ip
 from azlab.models.network.backrefs import nic_ip_configurations, require_unshared_public_ip
+from azlab.models.network.ipversions import frontend_version, pool_members, rule_mismatch
+from azlab.models.network.lb_members import backend_name, nic_members, references_pool, render_pool
 from azlab.models.network.common import (
     CHILD_NAMES, LB_TYPE, MIN_API_VERSION, child_body, EmbeddedType, ReadOnlyEmbeddedType, sub, without,
 )
 from azlab.models.network.values import (
-    bool_value, children_of, enum_value, int_value, ip_address, props_of, ref_id, ref_ids, sku_of, zones_value,
+    bool_value, children_of, enum_value, int_value, ip_address, ip_version, props_of, ref_id, ref_ids, sku_of,
+    zones_value,
 )
 
 FRONTEND_TYPE = LB_TYPE + "/frontendIPConfigurations"
@@ -116,6 +119,7 @@ class Builder:
                  for kind, child_type, method in CHILDREN}
         self.check_ports()
         self.check_public_ips(built["frontendIPConfigurations"])
+        self.check_versions(built)
         self.check_nic_references(built)
         add_back_references(built)
         return built
@@ -171,11 +175,12 @@ class Builder:
         old = find_named(self.old.get("frontendIPConfigurations", []), child_id.rsplit("/", 1)[1])
         current = old["properties"].get("privateIPAddress") if old and same_id(
             (old["properties"].get("subnet") or {}).get("id"), subnet_id) else None
+        version = ip_version(props.get("privateIPAddressVersion"), f"{target}.privateIPAddressVersion")
         address = assign_private_ip(self.ctx, subnet_id, subnet, method, props.get("privateIPAddress"), current,
-                                    taken, str(self.rid), child_id, target)
+                                    taken, str(self.rid), child_id, target, version)
         taken[address] = child_id
         props.update(subnet=sub(subnet_id), privateIPAddress=address, privateIPAllocationMethod=method,
-                     privateIPAddressVersion="IPv4")
+                     privateIPAddressVersion=version)
         return props
 
     def pool(self, props: dict, child_id: str, target: str, taken: dict) -> dict:
@@ -389,6 +394,23 @@ class Builder:
             seen.add(pip.lower())
             require_unshared_public_ip(self.ctx, pip, str(self.rid), target)
 
+    def check_versions(self, built: dict) -> None:
+        """An IPv6 frontend needs an IPv4 one beside it; a rule forwards to ip configurations of
+        its frontend's version."""
+        versions = {f["id"].lower(): frontend_version(self.ctx, f) for f in built["frontendIPConfigurations"]}
+        if "IPv6" in versions.values() and "IPv4" not in versions.values():
+            raise ArmError(400, "AtleastOneIpV4RequiredForIpV6LbFrontendIpConfiguration",
+                           "At least one IPv4 frontend ipConfiguration is required for an IPv6 frontend ipConfiguration "
+                           f"on the load balancer {self.rid}.", target="properties.frontendIPConfigurations")
+        for index, rule in enumerate(built["loadBalancingRules"]):
+            props = rule["properties"]
+            version = versions[props["frontendIPConfiguration"]["id"].lower()]
+            for pool in props.get("backendAddressPools") or []:
+                for config_id, config_version in pool_members(self.ctx, pool["id"]):
+                    if config_version != version:
+                        raise rule_mismatch(rule["id"], version, config_id, config_version,
+                                            f"properties.loadBalancingRules[{index}].properties.backendAddressPools")
+
     def check_nic_references(self, built: dict) -> None:
         """Pools and NAT rules NICs point at cannot disappear from under them."""
         kept = {child["id"].lower() for kind in ("backendAddressPools", "inboundNatRules") for child in built[kind]}
@@ -430,46 +452,6 @@ def add_back_references(built: dict) -> None:
                     target = by_id[ref["id"].lower()]["properties"].setdefault(kind, [])
                     if sub(rule["id"]) not in target:
                         target.append(sub(rule["id"]))
-
-
-# -- NIC membership (declared on the NICs) ---------------------------------------------------------
-
-
-def references_pool(config: dict, pool_id: str) -> bool:
-    return any(same_id(ref.get("id"), pool_id) for ref in config.get("properties", {}).get("loadBalancerBackendAddressPools") or [])
-
-
-def backend_name(config: dict) -> str:
-    """Azure names a NIC-based pool address '{resource group}_{nic}{ip configuration}'."""
-    rid = ResourceId.parse(config["id"])
-    return f"{rid.resource_group}_{rid.names[0]}{rid.name}"
-
-
-def nic_members(ctx: Context, lb_id: str) -> dict[str, list[tuple[dict, dict]]]:
-    """{pool or NAT rule ID (lower case): [(NIC, ip configuration), ...]} for one LB."""
-    prefix = lb_id.lower() + "/"
-    members: dict[str, list[tuple[dict, dict]]] = {}
-    for nic, config in nic_ip_configurations(ctx):
-        props = config.get("properties", {})
-        for ref in (props.get("loadBalancerBackendAddressPools") or []) + (props.get("loadBalancerInboundNatRules") or []):
-            if ref["id"].lower().startswith(prefix):
-                members.setdefault(ref["id"].lower(), []).append((nic, config))
-    return members
-
-
-def render_pool(pool: dict, members: list[tuple[dict, dict]]) -> None:
-    """Show the pool's NIC members, with the admin state stored for them (else None)."""
-    props = pool["properties"]
-    stored = {address["name"]: address for address in props.get("loadBalancerBackendAddresses", [])}
-    addresses = [address for address in stored.values() if address["properties"].get("ipAddress")]
-    for _, config in members:
-        name = backend_name(config)
-        admin = stored.get(name, {}).get("properties", {}).get("adminState", "None")
-        addresses.append({"name": name, "properties": {"networkInterfaceIPConfiguration": sub(config["id"]),
-                                                       "adminState": admin}})
-    props["loadBalancerBackendAddresses"] = addresses
-    if members:
-        props["backendIPConfigurations"] = [sub(config["id"]) for _, config in members]
 
 
 # -- child types -------------------------------------------------------------------------------

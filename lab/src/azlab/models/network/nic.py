@@ -9,11 +9,12 @@ from azlab.models.errors import ArmError, invalid_parameter, missing_property
 from azlab.models.ids import ResourceId, same_id
 from azlab.models.network.addressing import assign_private_ip
 from azlab.models.network.backrefs import nic_ip_configurations, require_unshared_public_ip
+from azlab.models.network.ipversions import check_joining_pool, check_nic_pools
 from azlab.models.network.common import (
     CHILD_NAMES, MIN_API_VERSION, NIC_TYPE, VM_TYPE, child_body, ReadOnlyEmbeddedType, sub, without,
 )
 from azlab.models.network.values import (
-    bool_value, children_of, dns_servers, enum_value, ipv4_only, props_of, ref_id, ref_ids,
+    bool_value, children_of, dns_servers, enum_value, ip_version, props_of, ref_id, ref_ids,
 )
 
 IPCONFIG_TYPE = NIC_TYPE + "/ipConfigurations"
@@ -73,6 +74,8 @@ class NetworkInterfaces(ResourceType):
             raise invalid_parameter("properties.ipConfigurations",
                                     f"Network interface {rid} has {len(configs)} ip configurations; exactly one of "
                                     "them must be primary.")
+        check_ipv4_primary(rid, configs)
+        check_nic_pools(configs)
         check_exclusive(configs, "loadBalancerInboundNatRules")
         check_exclusive(configs, "publicIPAddress")
         return configs
@@ -115,17 +118,18 @@ def build_ip_configuration(ctx: Context, nic: ResourceId, etag: str, item: dict,
     subnet = ctx.require_reference(subnet_id, config_id, f"{p}.subnet.id")
     method = enum_value(props.get("privateIPAllocationMethod"), ("Static", "Dynamic"), f"{p}.privateIPAllocationMethod",
                         "Dynamic")
+    version = ip_version(props.get("privateIPAddressVersion"), f"{p}.privateIPAddressVersion")
     previous = find_named(old, name)
     current = previous["properties"].get("privateIPAddress") if previous and same_id(
         previous["properties"]["subnet"]["id"], subnet_id) else None
     address = assign_private_ip(ctx, subnet_id, subnet, method, props.get("privateIPAddress"), current, taken,
-                                str(nic), config_id, p)
+                                str(nic), config_id, p, version)
     taken[address] = config_id
     props.update(
         subnet=sub(subnet_id),
         privateIPAddress=address,
         privateIPAllocationMethod=method,
-        privateIPAddressVersion=ipv4_only(props.get("privateIPAddressVersion"), f"{p}.privateIPAddressVersion"),
+        privateIPAddressVersion=version,
         primary=bool_value(props.get("primary"), f"{p}.primary"),
     )
     for key in ("loadBalancerBackendAddressPools", "loadBalancerInboundNatRules", *OTHER_REFERENCES):
@@ -139,10 +143,29 @@ def build_ip_configuration(ctx: Context, nic: ResourceId, etag: str, item: dict,
     pip = ref_id(props.get("publicIPAddress"), f"{p}.publicIPAddress")
     props.pop("publicIPAddress", None)
     if pip:
-        ctx.require_reference(pip, config_id, f"{p}.publicIPAddress.id")
+        pip_body = ctx.require_reference(pip, config_id, f"{p}.publicIPAddress.id")
+        pip_version = pip_body["properties"].get("publicIPAddressVersion", "IPv4")
+        if pip_version != version:
+            raise ArmError(400, "IPVersionForPublicIpAndNicIpConfigurationMustMatch",
+                           f"IP version for publicIPAddress {pip}, version {pip_version} and network interface "
+                           f"ipConfiguration {config_id}, version {version} must match.", target=f"{p}.publicIPAddress.id")
         require_unshared_public_ip(ctx, pip, str(nic), f"{p}.publicIPAddress.id")
         props["publicIPAddress"] = sub(pip)
+    for index, pool in enumerate(props.get("loadBalancerBackendAddressPools") or []):
+        check_joining_pool(ctx, pool["id"], str(nic), config_id, version,
+                           f"{p}.loadBalancerBackendAddressPools[{index}].id")
     return child_body(str(nic), etag, IPCONFIG_TYPE, name, props)
+
+
+def check_ipv4_primary(nic: ResourceId, configs: list[dict]) -> None:
+    """Azure: every NIC has an IPv4 ip configuration, and IPv6 cannot be the primary one."""
+    for index, config in enumerate(configs):
+        props = config["properties"]
+        if props["primary"] and props["privateIPAddressVersion"] != "IPv4":
+            # (unverified code) documented: "IPv6 can't be the primary IP configuration"
+            raise invalid_parameter(f"properties.ipConfigurations[{index}].properties.primary",
+                                    f"IP configuration {config['id']} of network interface {nic} is IPv6 and cannot "
+                                    "be the primary one: the primary ip configuration of a NIC is IPv4.")
 
 
 def nat_rule_in_use(rule_id: str, user: str, config_id: str, target: str) -> ArmError:

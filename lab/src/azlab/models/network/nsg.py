@@ -133,6 +133,7 @@ def build_rule(ctx: Context, nsg: ResourceId, etag: str, item: dict, target: str
     for side in ("source", "destination"):
         props.update(port_ranges(props, f"{side}PortRange", rule_id, p))
         props.update(address_prefixes(ctx, props, side, rule_id, p))
+    check_one_family(props, rule_id, p)
     # Azure leaves out what is not set (a singular field replaced by its list form)
     props = {key: value for key, value in props.items() if value not in (None, "")}
     return child_body(str(nsg), etag, RULE_TYPE, name, props)
@@ -209,6 +210,24 @@ def valid_address_prefix(value: str) -> bool:
         return True
     except ValueError:
         return False
+
+
+def check_one_family(props: dict, rule_id: str, target: str) -> None:
+    """The addresses and prefixes of one rule (both sides) are all IPv4 or all IPv6; tags and
+    '*' belong to both."""
+    families: dict[int, str] = {}
+    for key in ("sourceAddressPrefix", "sourceAddressPrefixes", "destinationAddressPrefix", "destinationAddressPrefixes"):
+        values = props.get(key)
+        for value in values if isinstance(values, list) else [values] if values else []:
+            try:
+                families.setdefault(ipaddress.ip_network(value, strict=False).version, key)
+            except ValueError:
+                continue  # '*' or a service tag
+    if len(families) > 1:
+        raise ArmError(400, "ResourceCannotContainAddressPrefixesFromDifferentAddressFamilies",
+                       f"Security rule {rule_id} contains IP addresses or prefixes that belong to different address "
+                       "families. All IP addresses or prefixes in the resource should belong to the same address "
+                       "family.", target=f"{target}.{families[6]}")
 
 
 def check_priorities(rules: list[dict]) -> None:

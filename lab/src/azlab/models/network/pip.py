@@ -2,6 +2,10 @@
 them). The address is the lab's allocation state: a scan of the existing public IPs tells
 which addresses are taken, so a delete frees its address without bookkeeping.
 
+IPv6 addresses come from the lab's IPv4 range embedded in ``settings.PUBLIC_IPV6_PREFIX`` (a
+unique local /96 the host routes to itself), so the n-th IPv6 address of a lab is the twin of
+its n-th IPv4 address.
+
 One deviation, kept on purpose: a Dynamic address is allocated at creation, not when the
 address is first associated with a running resource as on Azure.
 """
@@ -16,8 +20,8 @@ from azlab.models.errors import ArmError, invalid_parameter
 from azlab.models.ids import ResourceId
 from azlab.models.network.backrefs import public_ip_users
 from azlab.models.network.common import MIN_API_VERSION, PIP_TYPE, sub, without
-from azlab.models.network.values import enum_value, int_value, ipv4_only, props_of, sku_of, zones_value
-from azlab.settings import PUBLIC_IP_RANGE, PUBLIC_IP_RANGE_KEY
+from azlab.models.network.values import enum_value, int_value, ip_version, props_of, sku_of, zones_value
+from azlab.settings import PUBLIC_IP_RANGE, PUBLIC_IP_RANGE_KEY, PUBLIC_IPV6_PREFIX, ipv6_twin
 
 SKUS = ("Basic", "Standard")
 ALLOCATION = ("Static", "Dynamic")
@@ -38,6 +42,13 @@ class PublicIPAddresses(ResourceType):
         if body.get("zones"):
             out["zones"] = zones_value(body["zones"], "zones")
         props = without(props_of(body, "properties"), *PIP_READ_ONLY)
+        version = ip_version(props.get("publicIPAddressVersion"), "properties.publicIPAddressVersion")
+        old_version = old.get("publicIPAddressVersion")
+        if old_version and old_version != version:
+            # (unverified code) the version is fixed at creation, as the SKU is
+            raise invalid_parameter("properties.publicIPAddressVersion",
+                                    f"The address version of public IP {rid} is set at creation and cannot be changed "
+                                    f"from {old_version} to {version}.")
         default_method = "Static" if out["sku"]["name"] == "Standard" else "Dynamic"
         method = enum_value(props.get("publicIPAllocationMethod"), ALLOCATION, "properties.publicIPAllocationMethod",
                             default_method)
@@ -45,9 +56,13 @@ class PublicIPAddresses(ResourceType):
             raise ArmError(400, "StandardAndStandardV2SkuPublicIPAddressesMustBeStatic",
                            f"Standard sku publicIp {rid} must have AllocationMethod set to Static.",
                            target="properties.publicIPAllocationMethod")
+        if out["sku"]["name"] == "Basic" and version == "IPv6" and method != "Dynamic":
+            raise ArmError(400, "CannotSpecifyPublicIpAllocationMethodAsStaticForIpV6PublicIp",
+                           f"Cannot specify publicIpAllocationMethod as Static for IPv6 PublicIp {rid}.",
+                           target="properties.publicIPAllocationMethod")
         props.update(
             publicIPAllocationMethod=method,
-            publicIPAddressVersion=ipv4_only(props.get("publicIPAddressVersion"), "properties.publicIPAddressVersion"),
+            publicIPAddressVersion=version,
             idleTimeoutInMinutes=int_value(props.get("idleTimeoutInMinutes"), 4, 30, "properties.idleTimeoutInMinutes", 4),
             ipTags=props.get("ipTags") or [],
         )
@@ -58,7 +73,7 @@ class PublicIPAddresses(ResourceType):
         out["properties"] = {
             "provisioningState": "Succeeded",
             "resourceGuid": old.get("resourceGuid") or resource_guid(),
-            "ipAddress": old.get("ipAddress") or allocate_public_ip(ctx, str(rid)),
+            "ipAddress": old.get("ipAddress") or allocate_public_ip(ctx, str(rid), version),
             **props,
         }
         return out
@@ -102,9 +117,15 @@ def dns_settings(ctx: Context, rid: ResourceId, location: str, value) -> dict:
     return settings
 
 
-def allocate_public_ip(ctx: Context, pip_id: str) -> str:
-    """The lowest free address of the lab's public range."""
-    network = ipaddress.ip_network(ctx.store.get_value(PUBLIC_IP_RANGE_KEY) or PUBLIC_IP_RANGE)
+def public_range(ctx: Context, version: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+    """The lab's public range of one address version."""
+    ipv4 = ctx.store.get_value(PUBLIC_IP_RANGE_KEY) or PUBLIC_IP_RANGE
+    return ipaddress.ip_network(ipv4) if version == "IPv4" else ipv6_twin(ipv4, PUBLIC_IPV6_PREFIX)
+
+
+def allocate_public_ip(ctx: Context, pip_id: str, version: str) -> str:
+    """The lowest free address of the lab's public range of the address's version."""
+    network = public_range(ctx, version)
     taken = {body["properties"].get("ipAddress") for other, body in ctx.list(PIP_TYPE) if other.lower() != pip_id.lower()}
     for offset in range(FIRST_HOST_OFFSET, network.num_addresses - 1):
         candidate = str(network.network_address + offset)

@@ -122,9 +122,11 @@ def sku_of(requested, current: dict | None, names: tuple[str, ...], resource_id:
     return sku
 
 
-def ipv4_only(version: str | None, target: str) -> str:
-    """The lab's data plane addresses IPv4 only; say so rather than pretend."""
-    version = enum_value(version, ("IPv4", "IPv6"), target, "IPv4")
-    if version != "IPv4":
-        raise invalid_parameter(target, "The lab emulates IPv4 addressing only; IPv6 is not supported.")
-    return version
+def ip_version(value, target: str) -> str:
+    """An ``IPv4``/``IPv6`` address version (IPv4 when absent)."""
+    return enum_value(value, ("IPv4", "IPv6"), target, "IPv4")
+
+
+def version_name(address) -> str:
+    """``IPv4`` or ``IPv6``: the version of an address or network, as Azure spells it."""
+    return f"IPv{address.version}"

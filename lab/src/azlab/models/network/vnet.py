@@ -19,8 +19,9 @@ SUBNET_READ_ONLY = ("provisioningState", "ipConfigurations", "ipConfigurationPro
 # A subnet's references must exist (a NAT gateway, which the lab does not emulate, never
 # does), so a dangling one fails as it fails on Azure.
 SUBNET_REFERENCES = ("networkSecurityGroup", "routeTable", "natGateway")
-# Azure's smallest IPv4 subnet.
+# Azure's smallest IPv4 subnet; an IPv6 subnet is exactly a /64.
 MAX_SUBNET_PREFIX_LENGTH = 29
+IPV6_SUBNET_PREFIX_LENGTH = 64
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -151,6 +152,11 @@ def check_subnet_prefix(name: str, vnet: ResourceId, subnet_id: str, spaces: lis
         raise ArmError(400, "NetcfgInvalidSubnet",
                        f"Subnet '{name}' is not valid in virtual network '{vnet.name}': the prefix /{network.prefixlen} "
                        f"is smaller than the smallest supported subnet /{MAX_SUBNET_PREFIX_LENGTH}.", target=target)
+    if network.version == 6 and network.prefixlen != IPV6_SUBNET_PREFIX_LENGTH:
+        # (unverified code) documented: "The subnets for IPv6 must be exactly /64 in size"
+        raise ArmError(400, "NetcfgInvalidSubnet",
+                       f"Subnet '{name}' is not valid in virtual network '{vnet.name}': its IPv6 prefix {network} must "
+                       f"be exactly /{IPV6_SUBNET_PREFIX_LENGTH}.", target=target)
     if not any(network.version == space.version and network.subnet_of(space) for space in spaces):
         raise ArmError(400, "NetcfgSubnetRangeOutsideVnet",
                        f"Subnet '{name}' is not valid because its IP address range is outside the IP address range "
