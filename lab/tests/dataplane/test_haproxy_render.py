@@ -166,10 +166,31 @@ def test_configuration_with_nsg_verdicts_is_valid_for_haproxy(tmp_path):
     # forty admin addresses allowed: a list longer than a line, shorter than the refused one
     admins = tuple(ipaddress.ip_network(f"10.{i}.0.1/32") for i in range(40))
     few = [nsg.Rule(name="admins", priority=100, allow=True, protocol=None, sources=admins,
-                    destinations=(nsg.EVERYTHING,))]
+                    destinations=(nsg.EVERYTHING[4],))]
     view = lb_view(name, "127.64.0.5", [BackendMember(ipconfig_id("vm1-nic1"), "10.0.0.5", inbound=(few, None))], {})
     text = render(body["id"], body, view, paths).text
     assert text.count("acl nsg_allowed src ") == 2 and "silent-drop if !nsg_allowed" in text
+    paths.config.write_text(text)
+    validate(HAPROXY, paths.config)
+
+
+@needs_haproxy
+def test_an_ipv6_frontend_binds_transparently_and_judges_ipv6_clients(tmp_path):
+    """The IPv6 public range is routed to the host, not configured on it (IP_TRANSPARENT); IPv6
+    backends and sources are bracketed; the NSG verdict is in IPv6 networks."""
+    name = "v6-lb"
+    body = lb_body(name, port=80, backend_port=80, nat=(("ssh-vm1", 50001, 22),))
+    levels = nsg_levels(("deny-doc", 100, "Deny", "2001:db8::/32", "80"), ("web", 200, "Allow", "*", "80"))
+    member = BackendMember(ipconfig_id("vm1-nic1").replace("ipconfig1", "ipconfig-v6"), "fd12::4", inbound=levels, source="fd61:7a6c:6163::6440:1")
+    target = NatTarget(ipconfig_id("vm1-nic1").replace("ipconfig1", "ipconfig-v6"), "fd12::4", source="fd61:7a6c:6163::6440:1")
+    view = lb_view(name, "fd61:7a6c:6162::7f40:5", [member], {"ssh-vm1": target})
+    paths = RuntimePaths(tmp_path)
+    text = render(body["id"], body, view, paths).text
+    rule = section(text, "lbr.http")
+    assert "    bind [fd61:7a6c:6162::7f40:5]:80 transparent v6only\n" in rule
+    assert " [fd12::4]:80 source [fd61:7a6c:6163::6440:1] check port 80" in rule
+    assert "acl nsg_refused src 2001:db8::/32" in rule
+    assert "    bind [fd61:7a6c:6162::7f40:5]:50001 transparent v6only\n" in section(text, "nat.ssh-vm1")
     paths.config.write_text(text)
     validate(HAPROXY, paths.config)
 

@@ -40,7 +40,7 @@ def inbound(nsg_body):
 
 def test_service_tags_in_the_lab():
     assert TAGS.expand("VirtualNetwork") == [ipaddress.ip_network("10.0.0.0/16")]
-    assert TAGS.expand("*") == [nsg.EVERYTHING]
+    assert TAGS.expand("*") == [nsg.EVERYTHING[4], nsg.EVERYTHING[6]]
     internet = TAGS.expand("Internet")
     assert any(ipaddress.ip_address("127.0.0.1") in n for n in internet), "the lab's clients are the Internet"
     assert not any(ipaddress.ip_address("10.0.0.9") in n for n in internet)
@@ -126,3 +126,39 @@ def test_application_security_groups_match_their_members_addresses():
     rules["properties"]["securityRules"].append(from_web)
     sources = [str(n) for n in nsg.allowed_sources([nsg.rules_of(rules, "Inbound", tags)], VM, 5432)]
     assert "10.0.0.5/32" in sources and not any(n.startswith("10.0.0.6") or n == "10.0.0.0/16" for n in sources)
+
+
+DUAL = nsg.ServiceTags(virtual_network=(ipaddress.ip_network("10.0.0.0/16"), ipaddress.ip_network("fd12::/48")),
+                       load_balancer=(ipaddress.ip_network("168.63.129.16/32"),
+                                      ipaddress.ip_network("fe80::1234:5678:9abc/128")))
+VM6 = "fd12::4"
+
+
+def test_an_ipv6_flow_is_judged_by_the_rules_ipv6_addresses():
+    rules = nsg.rules_of(body(("allow-http", 100, "Allow", "Tcp", "Internet", "80"),
+                              ("deny-doc-net", 90, "Deny", "Tcp", "2001:db8::/32", "80"),
+                              ("allow-v4-admin", 110, "Allow", "Tcp", "203.0.113.0/24", "22")), "Inbound", DUAL)
+    web = nsg.allowed_sources([rules], VM6, 80)
+    assert all(n.version == 6 for n in web), "an IPv6 destination has IPv6 sources only"
+    assert any(ipaddress.ip_address("fd61:7a6c:6162::7f40:2") in n for n in web), "the lab's IPv6 clients are Internet"
+    assert not any(ipaddress.ip_address("2001:db8::1") in n for n in web)
+    assert any(ipaddress.ip_address("fe80::1234:5678:9abc") in n for n in web), "the IPv6 probe source (AzureLoadBalancer)"
+    # an IPv4-only rule allows no IPv6 source
+    assert [str(n) for n in nsg.allowed_sources([rules], VM6, 22)] == ["fd12::/48", "fe80::1234:5678:9abc/128"]
+
+
+def test_ip6tables_rules_keep_to_the_ipv6_addresses():
+    rules = nsg.rules_of(body(("deny-doc-net", 90, "Deny", "Tcp", "2001:db8::/32", "80"),
+                              ("allow-v4-admin", 110, "Allow", "Tcp", "203.0.113.0/24", "22"),
+                              ("allow-ping", 120, "Allow", "Icmp", "*", "*")), "Inbound", DUAL)
+    v6 = nsg.iptables_rules(rules, 6)
+    assert v6[0] == ["-s", "2001:db8::/32", "-p", "tcp", "--dport", "80", "-j", "DROP"]
+    assert not any("203.0.113.0/24" in line for line in v6), "an IPv4 rule matches nothing on IPv6"
+    assert ["-p", "ipv6-icmp", "-j", "RETURN"] in v6
+    assert ["-s", "fd12::/48", "-d", "fd12::/48", "-j", "RETURN"] in v6, "AllowVnetInBound, IPv6 space"
+    assert v6[-1] == ["-j", "DROP"]
+    v4 = nsg.iptables_rules(rules, 4)
+    assert not any("2001:db8::/32" in line for line in v4)
+    assert ["-p", "icmp", "-j", "RETURN"] in v4
+    table = nsg.filter_table([nsg.NicSecurity("nabc", ("AZ-N-1-I", tuple(rules)), None, None, None)], 6)
+    assert "-A AZ-N-1-I -s 2001:db8::/32 -p tcp --dport 80 -j DROP" in table

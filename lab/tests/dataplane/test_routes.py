@@ -13,7 +13,7 @@ import uuid
 import pytest
 from test_vnet import SERVER, needs_root, reach, wait_open
 
-from azlab.dataplane import routes, vnet
+from azlab.dataplane import host_network, routes, vnet
 from azlab.dataplane.routes import KernelRoute, RoutePlan
 from azlab.models.store import Store
 
@@ -90,7 +90,7 @@ def test_the_plan_follows_the_store(tmp_path):
 def hub():
     """One VNet 10.0.0.0/16: a client 10.0.1.4, a web server 10.0.2.4, an appliance 10.0.3.4."""
     lab = uuid.uuid4().hex[:8]
-    vnet.ensure_host_rules()
+    host_network.ensure_host_rules()
     subnets = {"client": "10.0.1.0/24", "server": "10.0.2.0/24", "nva": "10.0.3.0/24"}
     vnet.ensure_vnet(lab, vnet.VNet(VNET, tuple(subnets.values())))
     ports = {}

@@ -19,7 +19,7 @@ import uuid
 
 import pytest
 
-from azlab.dataplane import vnet
+from azlab.dataplane import host_network, vnet
 
 VNET = "/subscriptions/s/resourceGroups/RG/providers/Microsoft.Network/virtualNetworks/web-vnet"
 
@@ -88,7 +88,7 @@ def reach(ns: str, host: str, port: int = 8080) -> str:
 def two_vnets():
     """Two VNets with the same 10.0.0.0/16 plan, a NIC 10.0.0.4 in each, a web server on each NIC."""
     lab = uuid.uuid4().hex[:8]
-    vnet.ensure_host_rules()
+    host_network.ensure_host_rules()
     ports, servers = {}, {}
     try:
         for name in ("app1", "app2"):

@@ -26,7 +26,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from azlab.dataplane import image, podman, resolve, vm_container, vnet
+from azlab.dataplane import host_network, image, podman, resolve, vm_container, vnet
 from azlab.dataplane.agent import GuestAgent
 from azlab.dataplane.networks import Networks
 from azlab.dataplane.objects import (
@@ -116,7 +116,7 @@ class DataPlane:
     def start(self) -> None:
         """Start reconciling; the first pass brings back what the state says runs."""
         podman.install_bootid_hook()
-        vnet.ensure_host_rules()
+        host_network.ensure_host_rules()
         self.store.subscribe(self._on_change)
         self._thread = threading.Thread(target=self._loop, name="azlab-dataplane", daemon=True)
         self._thread.start()

@@ -24,7 +24,7 @@ class Networks:
         self.sources: dict[str, str] = {}      # VNet key -> host address that reaches into it
         self.security = SecurityView(store, {})
         self._made: dict[str, tuple] = {}      # VNet key -> (vnet.VNet made, its host address)
-        self._filters: dict[str, str] = {}     # VNet key -> filter table last applied to its router
+        self._filters: dict[str, tuple[str, str]] = {}  # VNet key -> (IPv4, IPv6) filter tables last applied
         self._routes: dict[str, tuple] = {}    # VNet key -> (route plan, NIC namespaces) last applied
         self._ready: set[str] = set()
 
@@ -101,12 +101,13 @@ class Networks:
             key = key_of(vnet_id)
             if key not in ready:
                 continue
-            table = self.security.vnet_filter(vnet_id)
-            if self._filters.get(key) == table:
+            tables = (self.security.vnet_filter(vnet_id, 4), self.security.vnet_filter(vnet_id, 6))
+            if self._filters.get(key) == tables:
                 continue
             try:
-                vnet.apply_filter(self.lab, vnet_id, table)
-                self._filters[key] = table
+                vnet.apply_filter(self.lab, vnet_id, tables[0], 4)
+                vnet.apply_filter(self.lab, vnet_id, tables[1], 6)
+                self._filters[key] = tables
                 self._error(key, None)
             except vnet.NetworkError as exc:
                 self._error(key, f"virtual network {vnet_id}: its NSGs are not enforced: {exc}")

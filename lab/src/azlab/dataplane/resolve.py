@@ -1,10 +1,10 @@
 """What the store's bodies only reference, resolved for the data plane (store reads, no I/O).
 
-- :func:`nic_port`: the VM's primary NIC as its guest will see it (address, subnet prefix,
+- :func:`nic_port`: the VM's primary NIC as its guest will see it (addresses, subnet prefix,
   MAC, VNet), for ``vnet.ensure_nic``.
 - :class:`LoadBalancerResolver`: an LB body's public IP addresses, pool members and NAT
-  targets, each with the address that reaches into its VNet and its inbound NSG rules, for
-  the HAProxy driver (``lb.LoadBalancerView``).
+  targets, each with the address that reaches into its VNet (of the target's IP version) and
+  its inbound NSG rules, for the HAProxy driver (``lb.LoadBalancerView``).
 """
 
 from __future__ import annotations
@@ -40,16 +40,23 @@ def _subnet_cidr(store: Store, subnet_id: str) -> str | None:
 
 
 def nic_port(store: Store, spec: dict) -> vnet.NicPort | None:
-    """The VM's primary NIC ip configuration as the guest will see it; None if it has none
-    in a subnet."""
+    """The VM's primary NIC as the guest will see it (its primary ip configuration, and the
+    addresses of its IPv6 ones); None if it has none in a subnet."""
     nic = store.get(spec["network_interfaces"][0]) if spec["network_interfaces"] else None
     config = primary_ip_configuration(nic) if nic else None
     subnet_id = ((config or {}).get("properties", {}).get("subnet") or {}).get("id")
     cidr = _subnet_cidr(store, subnet_id) if subnet_id else None
     if config is None or cidr is None:
         return None
+    ipv6 = tuple(c["properties"]["privateIPAddress"] for c in nic["properties"].get("ipConfigurations", [])
+                 if c["properties"].get("privateIPAddressVersion") == "IPv6" and c["properties"].get("privateIPAddress"))
     return vnet.NicPort(nic_id=nic["id"], vnet_id=vnet_of(subnet_id), private_ip=config["properties"]["privateIPAddress"],
-                        subnet_cidr=cidr, mac=_mac(nic), forwarding=bool(nic["properties"].get("enableIPForwarding")))
+                        subnet_cidr=cidr, mac=_mac(nic), forwarding=bool(nic["properties"].get("enableIPForwarding")),
+                        ipv6_addresses=ipv6)
+
+
+def _address(config: dict) -> str:
+    return config["properties"].get("privateIPAddress") or ""
 
 
 class LoadBalancerResolver:
@@ -80,34 +87,37 @@ class LoadBalancerResolver:
         for rule in props.get("inboundNatRules", []):
             targets = members.get(rule["id"].lower(), [])
             nic, config = targets[0] if targets else (None, None)
-            source = self._source_into(config["properties"].get("subnet")) if config else None
+            source = self._source_into(config["properties"].get("subnet"), _address(config)) if config else None
             # no source: its VNet has no namespace yet, so nothing can reach the target
-            nat[rule["id"]] = (NatTarget(config["id"], config["properties"]["privateIPAddress"], source,
+            nat[rule["id"]] = (NatTarget(config["id"], _address(config), source,
                                          inbound=self.security.inbound(nic, config)) if source else None)
         return LoadBalancerView(addresses, pools, nat)
 
-    def _source_into(self, subnet_or_vnet: dict | None) -> str | None:
+    def _source_into(self, subnet_or_vnet: dict | None, target: str) -> str | None:
         """The host address that reaches into the VNet a subnet (or VNet) reference points
-        into; None while that VNet has no namespace (then nothing is reached)."""
+        into, of the version of the ``target`` address; None while that VNet has no namespace
+        (then nothing is reached)."""
         ref = (subnet_or_vnet or {}).get("id")
-        return self.vnet_sources.get(key_of(vnet_of(ref))) if ref else None
+        source = self.vnet_sources.get(key_of(vnet_of(ref))) if ref else None
+        return vnet.transit_ipv6(source) if source and ":" in target else source
 
     def _pool_members(self, pool: dict, nic_configs: list) -> list[BackendMember]:
         stored = {a["name"]: a["properties"] for a in pool.get("properties", {}).get("loadBalancerBackendAddresses", [])}
         out = []
         for nic, config in nic_configs:
             admin = stored.get(backend_name(config), {}).get("adminState", "None")
-            source = self._source_into(config["properties"].get("subnet"))
+            source = self._source_into(config["properties"].get("subnet"), _address(config))
             if source is None:
                 continue  # its VNet has no namespace yet: nothing can reach it
-            out.append(BackendMember(config["id"], config["properties"].get("privateIPAddress", ""), admin,
+            out.append(BackendMember(config["id"], _address(config), admin,
                                      probe_fault=key_of(nic["id"]) in self.probe_faulted_nics, source=source,
                                      inbound=self.security.inbound(nic, config)))
         pool_vnet = pool.get("properties", {}).get("virtualNetwork")
         for name, address in stored.items():
             if address.get("ipAddress"):
                 # an IP-based pool address is reached in the VNet it names (Azure requires one)
-                source = self._source_into(address.get("virtualNetwork") or address.get("subnet") or pool_vnet)
+                source = self._source_into(address.get("virtualNetwork") or address.get("subnet") or pool_vnet,
+                                           address["ipAddress"])
                 if source is None:
                     continue
                 out.append(BackendMember(f"{pool['id']}/loadBalancerBackendAddresses/{name}", address["ipAddress"],

@@ -1,6 +1,6 @@
 """The store's network security groups, resolved for the data plane (no I/O but store reads).
 
-For each VNet: the filter table its router enforces (``nsg.filter_table``); for each NIC ip
+For each VNet: the filter tables (IPv4 and IPv6) its router enforces (``nsg.filter_table``); for each NIC ip
 configuration behind a load balancer: the inbound rules of its subnet's and its own NSG, which
 the load balancer applies to the client's source address (``nsg.allowed_sources``).
 """
@@ -12,7 +12,7 @@ import ipaddress
 
 from azlab.dataplane import nsg
 from azlab.dataplane.lb.view import InboundLevels
-from azlab.dataplane.vnet import PLATFORM_ADDRESS, nic_veth_name, vnet_of
+from azlab.dataplane.vnet import PLATFORM_ADDRESS, PLATFORM_ADDRESS_V6, nic_veth_name, transit_ipv6, vnet_of
 from azlab.models.network.common import NIC_TYPE
 from azlab.models.network.nic import primary_ip_configuration
 from azlab.models.store import Store, key_of
@@ -32,10 +32,12 @@ class SecurityView:
         key = key_of(vnet_id)
         if key not in self._tags:
             space = ((self.store.get(vnet_id) or {}).get("properties", {}).get("addressSpace") or {})
-            lb = [f"{PLATFORM_ADDRESS}/32", *([f"{self.lb_sources[key]}/32"] if key in self.lb_sources else [])]
+            lb = [PLATFORM_ADDRESS, PLATFORM_ADDRESS_V6]
+            if key in self.lb_sources:
+                lb += [self.lb_sources[key], transit_ipv6(self.lb_sources[key])]
             self._tags[key] = nsg.ServiceTags(
                 virtual_network=tuple(ipaddress.ip_network(p, strict=False) for p in space.get("addressPrefixes", [])),
-                load_balancer=tuple(ipaddress.ip_network(p) for p in lb), groups=self._groups())
+                load_balancer=tuple(ipaddress.ip_network(address) for address in lb), groups=self._groups())
         return self._tags[key]
 
     def _groups(self) -> tuple[tuple[str, tuple[nsg.Network, ...]], ...]:
@@ -47,7 +49,7 @@ class SecurityView:
                     props = config.get("properties") or {}
                     address = props.get("privateIPAddress")
                     for ref in props.get("applicationSecurityGroups") or [] if address else []:
-                        members.setdefault(key_of(ref["id"]), []).append(ipaddress.ip_network(f"{address}/32"))
+                        members.setdefault(key_of(ref["id"]), []).append(ipaddress.ip_network(address))
             self._group_members = tuple((key, tuple(networks)) for key, networks in sorted(members.items()))
         return self._group_members
 
@@ -74,8 +76,9 @@ class SecurityView:
         subnet_nsg, nic_nsg = self._nsg_ids(nic, config)
         return self._rules(subnet_nsg, "Inbound", tags), self._rules(nic_nsg, "Inbound", tags)
 
-    def vnet_filter(self, vnet_id: str) -> str:
-        """The filter table of the VNet's router: every NIC of the VNet, its NSGs on its path."""
+    def vnet_filter(self, vnet_id: str, version: int = 4) -> str:
+        """The filter table of one IP version of the VNet's router: every NIC of the VNet, its
+        NSGs on its path."""
         tags = self.tags(vnet_id)
         nics = []
         for _, nic in self.store.list(NIC_TYPE):
@@ -89,7 +92,7 @@ class SecurityView:
                 subnet_inbound=self._level(subnet_nsg, "Inbound", tags), nic_inbound=self._level(nic_nsg, "Inbound", tags),
                 subnet_outbound=self._level(subnet_nsg, "Outbound", tags),
                 nic_outbound=self._level(nic_nsg, "Outbound", tags)))
-        return nsg.filter_table(nics)
+        return nsg.filter_table(nics, version)
 
     def _level(self, nsg_id: str | None, direction: str, tags: nsg.ServiceTags):
         rules = self._rules(nsg_id, direction, tags)

@@ -43,11 +43,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
+from azlab.settings import ipv6_twin
+
 #: Azure's virtual public address (DNS, DHCP, health probes): the service tag AzureLoadBalancer.
 PLATFORM_ADDRESS = "168.63.129.16"
+#: Its IPv6 counterpart: a VM's IPv6 default gateway, and the source of the IPv6 health probes.
+PLATFORM_ADDRESS_V6 = "fe80::1234:5678:9abc"
 #: Transit /30s between a VNet's namespace and the host are taken from here (carrier-grade
 #: NAT space: never an Azure VNet's, rarely a host's).
 TRANSIT_RANGE = ipaddress.ip_network("100.64.0.0/10")
+#: An uplink's IPv6 addresses are its IPv4 ones embedded in this /96 (a /126 per uplink).
+TRANSIT_IPV6_PREFIX = "fd61:7a6c:6163::/96"
 #: Host end of every VNet uplink: the host's firewall matches ``azu+``.
 UPLINK_PREFIX = "azu"
 UPLINK_IN_VNET = "uplink"
@@ -98,6 +104,11 @@ def vnet_of(subnet_id: str) -> str:
 def gateway(cidr: str) -> str:
     """Azure's default gateway of a subnet: its first address (x.x.x.1 of a /24)."""
     return str(ipaddress.ip_network(cidr, strict=False).network_address + 1)
+
+
+def transit_ipv6(address: str) -> str:
+    """The IPv6 twin of an uplink's IPv4 address (the LB's source into the VNet for IPv6)."""
+    return str(ipv6_twin(address, TRANSIT_IPV6_PREFIX).network_address)
 
 
 def transit_network(lab: str, vnet_id: str, taken: Iterable[ipaddress.IPv4Network]) -> ipaddress.IPv4Network:
@@ -154,10 +165,11 @@ def _link_exists(name: str, ns: str | None = None) -> bool:
     return ip("link", "show", "dev", name, ns=ns, check=False).returncode == 0
 
 
-def _addresses(ns: str | None, dev: str) -> set[str]:
+def _addresses(ns: str | None, dev: str, family: str = "inet") -> set[str]:
+    """``address/length`` of one family (``inet``, ``inet6``) on an interface."""
     out = ip("-j", "addr", "show", "dev", dev, ns=ns).stdout
     return {f"{a['local']}/{a['prefixlen']}" for link in json.loads(out or "[]") for a in link.get("addr_info", [])
-            if a.get("family") == "inet"}
+            if a.get("family") == family}
 
 
 def _host_transit_networks() -> set[ipaddress.IPv4Network]:
@@ -169,50 +181,6 @@ def _host_transit_networks() -> set[ipaddress.IPv4Network]:
             if network.subnet_of(TRANSIT_RANGE):
                 nets.add(network)
     return nets
-
-
-# ------------------------------------------------------------------ the host
-
-
-def _iptables(*args: str, check: bool = True) -> subprocess.CompletedProcess:
-    return run(["iptables", "-w", "10", *args], check=check)
-
-
-def _ensure_rule(table: str, chain: str, rule: Sequence[str], *, first: bool = False) -> None:
-    if _iptables("-t", table, "-C", chain, *rule, check=False).returncode != 0:
-        _iptables("-t", table, "-I" if first else "-A", chain, *rule)
-
-
-def _ensure_chain(chain: str, rules: Sequence[Sequence[str]]) -> None:
-    """The lab's own chain holds exactly ``rules``, in order (rebuilt when it differs)."""
-    _iptables("-N", chain, check=False)
-    wanted = [f"-A {chain} {' '.join(rule)}" for rule in rules]
-    present = [line for line in _iptables("-S", chain).stdout.splitlines() if line.startswith("-A ")]
-    if present != wanted:
-        _iptables("-F", chain)
-        for rule in rules:
-            _iptables("-A", chain, *rule)
-
-
-def ensure_host_rules() -> None:
-    """Forwarding on; what comes out of a VNet uplink may go to the Internet only, and the
-    host answers nothing a VNet sends it but the replies to its own (the LB's) connections.
-
-    Idempotent and shared by every lab on the host (the rules match every ``azu+`` uplink).
-    """
-    sysctl(None, {"net.ipv4.ip_forward": "1"})
-    uplinks = f"{UPLINK_PREFIX}+"
-    established = ["-m", "conntrack", "--ctstate", "RELATED,ESTABLISHED", "-j", "ACCEPT"]
-    _ensure_chain(HOST_INPUT_CHAIN, [established, ["-j", "DROP"]])
-    # a VNet sends out only its uplink's transit address (NATed in its router): anything else
-    # (a flow an appliance handed back, which the router's conntrack cannot NAT twice) is dropped
-    _ensure_chain(HOST_FORWARD_CHAIN, [["-i", uplinks, "-o", uplinks, "-j", "DROP"],
-                                       ["-i", uplinks, "!", "-s", str(TRANSIT_RANGE), "-j", "DROP"],
-                                       ["-i", uplinks, "-j", "ACCEPT"],
-                                       ["-o", uplinks, *established], ["-o", uplinks, "-j", "DROP"]])
-    _ensure_rule("filter", "INPUT", ["-i", uplinks, "-j", HOST_INPUT_CHAIN], first=True)
-    _ensure_rule("filter", "FORWARD", ["-j", HOST_FORWARD_CHAIN], first=True)
-    _ensure_rule("nat", "POSTROUTING", ["-s", str(TRANSIT_RANGE), "!", "-o", uplinks, "-j", "MASQUERADE"])
 
 
 # ------------------------------------------------------------------ VNets
@@ -234,15 +202,19 @@ def ensure_vnet(lab: str, vnet: VNet) -> str:
         ip("netns", "add", ns)
     ip("link", "set", "lo", "up", ns=ns)
     # no reverse-path filter (a namespace inherits the host's): an appliance hands packets
-    # back with sources that are not its own
-    sysctl(ns, {"net.ipv4.ip_forward": "1", "net.ipv4.conf.all.rp_filter": "0", "net.ipv4.conf.default.rp_filter": "0"})
+    # back with sources that are not its own; no duplicate address detection: the lab
+    # hands out every address once, and a tentative address would not answer for a second
+    sysctl(ns, {"net.ipv4.ip_forward": "1", "net.ipv4.conf.all.rp_filter": "0", "net.ipv4.conf.default.rp_filter": "0",
+                "net.ipv6.conf.all.forwarding": "1", "net.ipv6.conf.default.accept_dad": "0"})
     wanted = {f"{PLATFORM_ADDRESS}/32", *(f"{gateway(cidr)}/32" for cidr in vnet.subnet_cidrs)}
     present = _addresses(ns, "lo")
     for address in sorted(wanted - present):
         ip("addr", "add", address, "dev", "lo", ns=ns)
     for address in sorted(present - wanted - {"127.0.0.1/8"}):
         ip("addr", "del", address, "dev", "lo", ns=ns)
-    return _ensure_uplink(lab, vnet.id, ns)
+    host_address = _ensure_uplink(lab, vnet.id, ns)
+    _ensure_uplink_ipv6(uplink_name(lab, vnet.id), ns, host_address)
+    return host_address
 
 
 def _ensure_uplink(lab: str, vnet_id: str, ns: str) -> str:
@@ -252,7 +224,7 @@ def _ensure_uplink(lab: str, vnet_id: str, ns: str) -> str:
     ip("link", "del", host_end, check=False)  # a half-made uplink of an interrupted run
     transit = transit_network(lab, vnet_id, _host_transit_networks())
     host_address, vnet_address = (str(transit.network_address + n) for n in (1, 2))
-    table = str(ROUTE_TABLE_BASE + (int(transit.network_address) - int(TRANSIT_RANGE.network_address)) // 4)
+    table = str(_source_table(host_address))
     ip("link", "add", host_end, "type", "veth", "peer", "name", UPLINK_IN_VNET, "netns", ns)
     ip("addr", "add", f"{host_address}/30", "dev", host_end)
     ip("link", "set", host_end, "up")
@@ -272,12 +244,38 @@ def _ensure_uplink(lab: str, vnet_id: str, ns: str) -> str:
     return host_address
 
 
-def apply_filter(lab: str, vnet_id: str, table: str) -> None:
-    """Replace the filter table of the VNet's router (``iptables-restore``: all at once)."""
-    proc = subprocess.run(["ip", "netns", "exec", vnet_namespace(lab, vnet_id), "iptables-restore", "-w", "10"],
+def _source_table(host_address: str) -> int:
+    """The host's routing table into one VNet: numbered after its uplink's /30."""
+    return ROUTE_TABLE_BASE + (int(ipaddress.ip_address(host_address)) - int(TRANSIT_RANGE.network_address)) // 4
+
+
+def _ensure_uplink_ipv6(host_end: str, ns: str, host_address: str) -> None:
+    """The uplink's IPv6 twin: the same source route for the LBs' IPv6 flows, rewritten to
+    Azure's IPv6 probe source in the router. The VNet gets no IPv6 route out (the host has none)."""
+    vnet_address = str(ipaddress.ip_address(host_address) + 1)
+    host6, vnet6 = transit_ipv6(host_address), transit_ipv6(vnet_address)
+    if f"{host6}/126" in _addresses(None, host_end, "inet6") and f"{vnet6}/126" in _addresses(ns, UPLINK_IN_VNET, "inet6"):
+        return  # made with the uplink (or on a pass before)
+    ip("-6", "addr", "replace", f"{host6}/126", "dev", host_end, "nodad")
+    ip("-6", "addr", "replace", f"{vnet6}/126", "dev", UPLINK_IN_VNET, "nodad", ns=ns)
+    table = str(_source_table(host_address))
+    ip("-6", "route", "replace", "default", "via", vnet6, "dev", host_end, "table", table)
+    ip("-6", "rule", "del", "from", host6, "pref", str(RULE_PREFERENCE), check=False)
+    ip("-6", "rule", "add", "from", host6, "lookup", table, "pref", str(RULE_PREFERENCE))
+    nat = ("ip6tables", "-w", "10", "-t", "nat")
+    in_namespace(ns, *nat, "-F", "POSTROUTING")
+    in_namespace(ns, *nat, "-A", "POSTROUTING", "-s", host6, "!", "-o", UPLINK_IN_VNET, "-j", "SNAT",
+                 "--to-source", PLATFORM_ADDRESS_V6)
+
+
+def apply_filter(lab: str, vnet_id: str, table: str, version: int = 4) -> None:
+    """Replace the filter table of one IP version of the VNet's router (``iptables-restore``
+    or ``ip6tables-restore``: all at once)."""
+    command = "iptables-restore" if version == 4 else "ip6tables-restore"
+    proc = subprocess.run(["ip", "netns", "exec", vnet_namespace(lab, vnet_id), command, "-w", "10"],
                           input=table, capture_output=True, text=True, timeout=30)
     if proc.returncode != 0:
-        raise NetworkError(f"iptables-restore in {vnet_namespace(lab, vnet_id)} failed: {proc.stderr.strip()}")
+        raise NetworkError(f"{command} in {vnet_namespace(lab, vnet_id)} failed: {proc.stderr.strip()}")
 
 
 def apply_routes(lab: str, vnet_id: str, plan) -> list[str]:
@@ -343,12 +341,13 @@ def remove_namespace(ns: str) -> None:
 
 
 def prune_source_rules() -> None:
-    """Drop the per-VNet source routes whose uplink address no longer exists on the host."""
-    local = {address.split("/")[0] for link in json.loads(ip("-j", "-4", "addr", "show").stdout or "[]")
-             for address in (f"{a['local']}/{a['prefixlen']}" for a in link.get("addr_info", []))}
-    for rule in json.loads(ip("-j", "rule", "show").stdout or "[]"):
-        if rule.get("priority") == RULE_PREFERENCE and rule.get("src") not in local:
-            ip("rule", "del", "from", rule["src"], "pref", str(RULE_PREFERENCE), check=False)
+    """Drop the per-VNet source routes (both versions) whose uplink address is gone from the host."""
+    for family in ("-4", "-6"):
+        local = {a["local"] for link in json.loads(ip("-j", family, "addr", "show").stdout or "[]")
+                 for a in link.get("addr_info", [])}
+        for rule in json.loads(ip("-j", family, "rule", "show").stdout or "[]"):
+            if rule.get("priority") == RULE_PREFERENCE and rule.get("src") not in local:
+                ip(family, "rule", "del", "from", rule["src"], "pref", str(RULE_PREFERENCE), check=False)
 
 
 # ------------------------------------------------------------------ NICs
@@ -356,7 +355,12 @@ def prune_source_rules() -> None:
 
 @dataclass(frozen=True)
 class NicPort:
-    """One NIC as the guest sees it: address, subnet, MAC, and the VNet it belongs to."""
+    """One NIC as the guest sees it: address, subnet, MAC, and the VNet it belongs to.
+
+    ``ipv6_addresses``: the private addresses of its IPv6 ip configurations (dual stack); the
+    guest sees each as a /128 with its default route via :data:`PLATFORM_ADDRESS_V6`, as an
+    Azure VM does, so all its IPv6 traffic is routed (and filtered) by the VNet's router.
+    """
 
     nic_id: str
     vnet_id: str
@@ -364,15 +368,17 @@ class NicPort:
     subnet_cidr: str
     mac: str
     forwarding: bool = False
+    ipv6_addresses: tuple[str, ...] = ()
 
 
 def nic_ready(lab: str, port: NicPort) -> bool:
-    """True if the NIC's namespace exists with its address on eth0."""
+    """True if the NIC's namespace exists with its addresses on eth0."""
     ns = nic_namespace(lab, port.nic_id)
     if ns not in namespaces(ns) or not _link_exists("eth0", ns):
         return False
     prefix = ipaddress.ip_network(port.subnet_cidr, strict=False).prefixlen
-    return f"{port.private_ip}/{prefix}" in _addresses(ns, "eth0")
+    return (f"{port.private_ip}/{prefix}" in _addresses(ns, "eth0")
+            and {f"{address}/128" for address in port.ipv6_addresses} <= _addresses(ns, "eth0", "inet6"))
 
 
 def ensure_nic(lab: str, port: NicPort) -> str:
@@ -389,6 +395,7 @@ def ensure_nic(lab: str, port: NicPort) -> str:
     remove_namespace(ns)
     ip("link", "del", veth, ns=vnet_ns, check=False)
     ip("netns", "add", ns)
+    sysctl(ns, {"net.ipv6.conf.default.accept_dad": "0", "net.ipv6.conf.default.accept_ra": "0"})
     prefix = ipaddress.ip_network(port.subnet_cidr, strict=False).prefixlen
     ip("link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", ns, ns=vnet_ns)
     ip("link", "set", "lo", "up", ns=ns)
@@ -398,8 +405,14 @@ def ensure_nic(lab: str, port: NicPort) -> str:
     ip("route", "add", "default", "via", gateway(port.subnet_cidr), ns=ns)
     _set_forwarding(ns, port.forwarding)
     sysctl(vnet_ns, {f"net.ipv4.conf.{veth}.proxy_arp": "1"})
+    ip("-6", "addr", "add", f"{PLATFORM_ADDRESS_V6}/64", "dev", veth, "nodad", ns=vnet_ns)
     ip("link", "set", veth, "up", ns=vnet_ns)
     ip("route", "replace", f"{port.private_ip}/32", "dev", veth, ns=vnet_ns)
+    for address in port.ipv6_addresses:
+        ip("-6", "addr", "add", f"{address}/128", "dev", "eth0", "nodad", ns=ns)
+        ip("-6", "route", "replace", f"{address}/128", "dev", veth, ns=vnet_ns)
+    if port.ipv6_addresses:
+        ip("-6", "route", "add", "default", "via", PLATFORM_ADDRESS_V6, "dev", "eth0", ns=ns)
     return str(namespace_path(ns))
 
 

@@ -143,6 +143,16 @@ def _valid_port(value) -> int | None:
     return value if isinstance(value, int) and 1 <= value <= 65535 else None
 
 
+def _bracketed(address: str) -> str:
+    """An address as HAProxy reads it before a ``:port`` (IPv6 in brackets)."""
+    return f"[{address}]" if ":" in address else address
+
+
+def _version(bind: str) -> int:
+    """The IP version of a ``bind`` line's address."""
+    return 6 if bind.startswith("[") else 4
+
+
 def _valid_ip(value) -> str | None:
     try:
         return str(ipaddress.ip_address(value))
@@ -193,7 +203,7 @@ class _Translator:
         valid = [member for member in members if self.valid_member(where, member)]
         servers = [self.rule_server(name, rule["name"], member, backend_port, probe) for member in valid]
         lines = [f"listen {name}", f"    bind {bind}",
-                 *self.source_acl(where, [self.allowed(member, backend_port) for member in valid]),
+                 *self.source_acl(where, [self.allowed(member, backend_port) for member in valid], _version(bind)),
                  *self.distribution(props.get("loadDistribution")),
                  *self.idle_timeouts(props), *self.probe_lines(probe)]
         return "\n".join(lines + [self.server_line(ref) for ref in sorted(servers, key=lambda r: r.server)] + [""])
@@ -216,7 +226,11 @@ class _Translator:
             self.warn(where, f"{address}:{port} is already used by another rule")
             return None
         self.binds.add((address, port))
-        return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
+        # the IPv6 public range is routed to the host, not configured on it: binding one of
+        # its addresses needs IP_TRANSPARENT (HAProxy runs as root). ``v6only``: without it
+        # HAProxy 2.6 does not hand the IPv4 listeners of a mixed configuration over to the
+        # new worker on a reload (with ``noreuseport``), and they vanish — measured
+        return f"[{address}]:{port} transparent v6only" if ":" in address else f"{address}:{port}"
 
     def probe(self, where: str, ref: dict | None) -> Probe | None:
         """The rule's probe, with Azure's defaults and the lab's minimum interval."""
@@ -245,7 +259,7 @@ class _Translator:
             return None
         return nsg.allowed_sources(member.inbound, member.private_ip, port, through_load_balancer=True)
 
-    def source_acl(self, where: str, allowed: list[list | None]) -> list[str]:
+    def source_acl(self, where: str, allowed: list[list | None], version: int) -> list[str]:
         """Drop the clients the backends' NSGs refuse, judged by the client's own address.
 
         Azure's LB is pass-through, so the VM's NSGs see the client; behind HAProxy the VNet
@@ -262,11 +276,12 @@ class _Translator:
                              "(each VNet judges the flow as coming from the load balancer)")
             return []
         allowed = judged[0]
-        if allowed == [nsg.EVERYTHING]:
+        everything = nsg.EVERYTHING[version]
+        if allowed == [everything]:
             return []
         if not allowed:
             return ["    tcp-request connection silent-drop"]
-        refused = nsg.subtract([nsg.EVERYTHING], allowed)
+        refused = nsg.subtract([everything], allowed)
         # the shorter list of the two; HAProxy reads at most 64 words a line, so an ACL
         # of many networks is spread over several lines of the same name (they OR)
         name, networks = ("nsg_refused", refused) if len(refused) < len(allowed) else ("nsg_allowed", allowed)
@@ -328,9 +343,9 @@ class _Translator:
     @staticmethod
     def server_line(ref: ServerRef) -> str:
         """The server; connected from the address that routes into its VNet when it has one."""
-        line = f"    server {ref.server} {ref.ip}:{ref.port}"
+        line = f"    server {ref.server} {_bracketed(ref.ip)}:{ref.port}"
         if ref.source:
-            line += f" source {ref.source}"
+            line += f" source {_bracketed(ref.source)}"
         if ref.check_port is not None:
             line += f" check port {ref.check_port}"
         if ref.admin_state == "Down":
@@ -367,5 +382,5 @@ class _Translator:
                         admin_state="None", source=target.source)
         self.servers.append(ref)
         return "\n".join([f"listen {ref.backend}", f"    bind {bind}",
-                          *self.source_acl(where, [self.allowed(target, backend_port)]),
+                          *self.source_acl(where, [self.allowed(target, backend_port)], _version(bind)),
                           *self.idle_timeouts(props), self.server_line(ref), ""])
