@@ -86,16 +86,18 @@ def reach(ns: str, host: str, port: int = 8080) -> str:
 
 @pytest.fixture
 def two_vnets():
-    """Two VNets with the same 10.0.0.0/16 plan, a NIC 10.0.0.4 in each, a web server on each NIC."""
+    """Two VNets with the same dual-stack plan, a NIC 10.0.0.4 / fd00:aa::4 in each, a web server on
+    each NIC's IPv4 address."""
     lab = uuid.uuid4().hex[:8]
     host_network.ensure_host_rules()
     ports, servers = {}, {}
     try:
         for name in ("app1", "app2"):
             vnet_id = VNET.replace("web-vnet", f"{name}-vnet")
-            vnet.ensure_vnet(lab, vnet.VNet(vnet_id, ("10.0.0.0/24",)))
+            vnet.ensure_vnet(lab, vnet.VNet(vnet_id, ("10.0.0.0/24", "fd00:aa::/64")))
             port = vnet.NicPort(nic_id=f"{vnet_id}/nic-{name}", vnet_id=vnet_id, private_ip="10.0.0.4",
-                                subnet_cidr="10.0.0.0/24", mac=f"00:0d:3a:00:00:0{len(ports) + 1}")
+                                subnet_cidr="10.0.0.0/24", mac=f"00:0d:3a:00:00:0{len(ports) + 1}",
+                                ipv6_addresses=("fd00:aa::4",))
             vnet.ensure_nic(lab, port)
             ns = vnet.nic_namespace(lab, port.nic_id)
             servers[name] = subprocess.Popen(["ip", "netns", "exec", ns, sys.executable, "-c", SERVER, "10.0.0.4"],
@@ -130,7 +132,8 @@ print(conn.makefile("rb").read().split(b"\\r\\n\\r\\n", 1)[1].decode())
 @needs_root
 def test_same_address_plan_in_two_vnets_never_collides(two_vnets):
     lab, ports, servers = two_vnets
-    sources = {name: vnet.ensure_vnet(lab, vnet.VNet(ports[name].vnet_id, ("10.0.0.0/24",))) for name in ports}
+    sources = {name: vnet.ensure_vnet(lab, vnet.VNet(ports[name].vnet_id, ("10.0.0.0/24", "fd00:aa::/64")))
+               for name in ports}
     assert sources["app1"] != sources["app2"]
     app1, app2 = (vnet.vnet_namespace(lab, ports[n].vnet_id) for n in ("app1", "app2"))
     # each VNet's router reaches its own 10.0.0.4, from Azure's platform address (as probes come)
@@ -138,7 +141,7 @@ def test_same_address_plan_in_two_vnets_never_collides(two_vnets):
     nic1 = vnet.nic_namespace(lab, ports["app1"].nic_id)
     assert vnet.ip("-j", "addr", "show", "dev", "eth0", ns=nic1).stdout.count("10.0.0.4") == 1
     # idempotent: a second ensure changes nothing and keeps the NIC ready
-    vnet.ensure_vnet(lab, vnet.VNet(ports["app1"].vnet_id, ("10.0.0.0/24",)))
+    vnet.ensure_vnet(lab, vnet.VNet(ports["app1"].vnet_id, ("10.0.0.0/24", "fd00:aa::/64")))
     assert vnet.nic_ready(lab, ports["app1"]) and reach(app1, "10.0.0.4") == "open"
     # the host (a load balancer) reaches each VNet's 10.0.0.4 from that VNet's source address,
     # and the guest sees the connection come from Azure's platform address
@@ -193,3 +196,59 @@ def test_two_nics_of_one_vnet_reach_each_other_through_its_router(two_vnets):
     vnet.ensure_nic(lab, second)
     assert wait_open(vnet.nic_namespace(lab, second.nic_id), "10.0.0.4")
     assert reach(vnet.nic_namespace(lab, second.nic_id), "10.0.0.1", 8080) != "open", "nothing listens on the gateway"
+
+
+#: An IPv6 server that answers with its own name (argv[1]) and the address it saw.
+SERVER6 = """
+import socket, sys
+listener = socket.socket(socket.AF_INET6)
+listener.bind(("::", 8086))
+listener.listen()
+while True:
+    conn, peer = listener.accept()
+    conn.sendall(f"{sys.argv[1]} {peer[0]}".encode())
+    conn.close()
+"""
+ASK6 = """
+import socket, sys
+conn = socket.socket(socket.AF_INET6)
+conn.settimeout(2)
+conn.bind((sys.argv[2], 0))
+conn.connect((sys.argv[1], 8086))
+print(conn.recv(200).decode())
+"""
+
+
+@needs_root
+def test_the_same_ipv6_plan_in_two_vnets_never_collides(two_vnets):
+    """The LB's IPv6 source into each VNet (its uplink's IPv6 twin) reaches that VNet's
+    fd00:aa::4 only, seen there as Azure's IPv6 probe source; a NIC reaches nothing of the
+    host's or the other VNet's IPv6 addresses."""
+    lab, ports, _ = two_vnets
+    servers = [subprocess.Popen(["ip", "netns", "exec", vnet.nic_namespace(lab, port.nic_id), sys.executable, "-c",
+                                 SERVER6, name], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+               for name, port in ports.items()]
+    try:
+        for name, port in ports.items():
+            source6 = vnet.transit_ipv6(vnet.ensure_vnet(lab, vnet.VNet(port.vnet_id, ("10.0.0.0/24", "fd00:aa::/64"))))
+
+            def answer() -> str:
+                return subprocess.run([sys.executable, "-c", ASK6, "fd00:aa::4", source6], capture_output=True,
+                                      text=True, timeout=10).stdout.strip()
+            deadline = time.monotonic() + 10
+            while not answer() and time.monotonic() < deadline:
+                time.sleep(0.2)
+            assert answer() == f"{name} {vnet.PLATFORM_ADDRESS_V6}"
+        nic1 = vnet.nic_namespace(lab, ports["app1"].nic_id)
+        out = vnet.ip("-j", "-6", "addr", "show", "scope", "global").stdout
+        host6 = [a["local"] for link in json.loads(out or "[]") for a in link.get("addr_info", []) if "local" in a]
+        other_uplink = vnet.ip("-j", "-6", "addr", "show", "dev", "uplink", "scope", "global",
+                               ns=vnet.vnet_namespace(lab, ports["app2"].vnet_id)).stdout
+        host6 += [a["local"] for link in json.loads(other_uplink or "[]") for a in link.get("addr_info", []) if "local" in a]
+        assert host6
+        for address in host6:
+            assert reach(nic1, address, 8086) != "open", f"a VM reached {address} over IPv6"
+    finally:
+        for server in servers:
+            server.kill()
+            server.wait()

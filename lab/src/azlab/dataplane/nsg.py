@@ -16,7 +16,8 @@ Azure's rules (docs: "How network security groups filter network traffic"):
   this resource", Azure Load Balancer documentation). :func:`allowed_sources` takes
   ``through_load_balancer`` for that rule.
 * A Standard load balancer is pass-through: a flow it forwards is judged with the client's
-  own source address; its probes come from 168.63.129.16, the AzureLoadBalancer tag.
+  own source address; its probes come from 168.63.129.16 (IPv6: fe80::1234:5678:9abc), the
+  AzureLoadBalancer tag.
 
 How the lab uses it: the VNet's router (``dataplane/vnet``) filters every packet to and from a
 NIC with :func:`iptables_rules` (VM to VM, VM to the Internet, the LB's probes); the load

@@ -18,8 +18,13 @@ podman network:
   VM's container joins this namespace (``podman run --network ns:<path>``): it survives the
   container's restarts (in-guest reboots), as an Azure NIC survives a VM's.
 * **The host** drops everything that arrives from a VNet uplink for the host itself, and
-  every packet from one VNet uplink to another (:func:`ensure_host_rules`). The lab's ARM
-  port and the host's other services listen on addresses a VNet has no route to anyway.
+  every packet from one VNet uplink to another (``host_network.ensure_host_rules``). The
+  lab's ARM port and the host's other services listen on addresses a VNet has no route to
+  anyway.
+* **IPv6** (dual stack) rides on the same namespaces: a NIC's IPv6 addresses are /128s with
+  the default route via Azure's IPv6 gateway :data:`PLATFORM_ADDRESS_V6` (held by the router
+  on each NIC's link), and the uplink has an IPv6 twin of its IPv4 addresses
+  (:func:`transit_ipv6`) with the same source route for the LBs.
 
 Load balancers (HAProxy, in the host's namespace so that frontends stay on the host's
 127.64.x.y public IPs) reach a VNet's backends from the host end of its uplink: a policy
@@ -206,7 +211,9 @@ def ensure_vnet(lab: str, vnet: VNet) -> str:
     # hands out every address once, and a tentative address would not answer for a second
     sysctl(ns, {"net.ipv4.ip_forward": "1", "net.ipv4.conf.all.rp_filter": "0", "net.ipv4.conf.default.rp_filter": "0",
                 "net.ipv6.conf.all.forwarding": "1", "net.ipv6.conf.default.accept_dad": "0"})
-    wanted = {f"{PLATFORM_ADDRESS}/32", *(f"{gateway(cidr)}/32" for cidr in vnet.subnet_cidrs)}
+    # each IPv4 subnet's gateway; the IPv6 one is link-local, on each NIC's link (ensure_nic)
+    wanted = {f"{PLATFORM_ADDRESS}/32",
+              *(f"{gateway(cidr)}/32" for cidr in vnet.subnet_cidrs if ipaddress.ip_network(cidr, strict=False).version == 4)}
     present = _addresses(ns, "lo")
     for address in sorted(wanted - present):
         ip("addr", "add", address, "dev", "lo", ns=ns)
