@@ -48,12 +48,13 @@ if [ -n "$target" ]; then
     say "the rolling patch's plan, one update domain per batch (ansible-playbook playbooks/rolling_patch.yml --check)"
     ansible-playbook playbooks/rolling_patch.yml -i inventories/dev --check
     done_items+=("playbooks/rolling_patch.yml --check: the plan of the rolling patch (run it without --check to patch the tier under traffic, docs/rolling_patch.md)")
+    done_items+=("scaling: ansible-playbook site.yml -i inventories/dev -e webfarm_vm_count=5 (out) or =2 (in: drained, then deleted; docs/scale.md)")
 else
     missing_items+=("playbooks/lab_check.yml and site.yml: not run (no credentials)")
 fi
 
 # 3. what exists and what does not ----------------------------------------
-missing_items+=("rolling patch of Windows VMs (no Windows guest runs on the lab); scale-in; the scale-set variant")
+missing_items+=("rolling patch of Windows VMs (no Windows guest runs on the lab); replacing one VM (playbooks/replace_vm.yml); the scale-set variant")
 
 say "summary"
 echo "Done:"

@@ -5,21 +5,21 @@
 
 Azure fixes an availability set's fault and update domain counts when the set is created,
 and a VM joins a set only when the VM is created. ``problems`` compares the plan of
-``tier_plan`` with what the resource group holds (raw ARM JSON, read by the
-``tier_preflight`` module) and returns every refusal at once, each starting with the
-variable or VM it is about and ending with the way out. Azure names are case-insensitive
+``tier_plan`` (with the VM numbers ``tier_scale`` chose) with what the resource group holds
+(raw ARM JSON, read by the ``tier_preflight`` module) and returns every refusal at once,
+each starting with the variable or VM it is about and ending with the way out. Azure names are case-insensitive
 and Azure answers member IDs in upper case: names are compared lowercased.
 """
 
 from __future__ import absolute_import, division, print_function
 
 import json
-import re
 
 __metaclass__ = type
 
 VM_TYPE = 'microsoft.compute/virtualmachines'
 SET_TYPE = 'microsoft.compute/availabilitysets'
+LB_TYPE = 'microsoft.network/loadbalancers'
 
 
 def _name_of(resource_id):
@@ -40,13 +40,6 @@ def set_members(avset):
     return [_name_of(ref['id']).lower() for ref in _props(avset).get('virtualMachines') or []]
 
 
-def beyond_plan(resources, app, vm_count):
-    """VMs of this tier's naming (``{app}-vm{N}``) numbered above ``vm_count``, by number."""
-    pattern = re.compile('^' + re.escape(app.lower()) + r'-vm([0-9]+)$')
-    numbers = sorted(int(m.group(1)) for m in (pattern.match(n) for n in names_of_type(resources, VM_TYPE)) if m)
-    return ['{0}-vm{1}'.format(app.lower(), n) for n in numbers if n > vm_count]
-
-
 def outsiders(resources, plan, avset):
     """The plan's VMs that exist already but are not members of the plan's set."""
     planned = [vm['name'].lower() for vm in plan['vms']]
@@ -57,16 +50,6 @@ def outsiders(resources, plan, avset):
 def needs_sets(resources):
     """Whether the group holds availability sets (else nothing more to read about them)."""
     return bool(names_of_type(resources, SET_TYPE))
-
-
-def scale_in_problem(plan, vm_count, beyond):
-    return (
-        'webfarm_vm_count: {count} is lower than the number of VMs the tier already has in resource group {rg} '
-        '({names} exist beyond it). This collection does not scale in yet: it would leave those VMs, their NICs '
-        'and their NAT rules behind. Keep webfarm_vm_count at {keep}, or remove the highest-numbered VMs yourself '
-        '(VM with its disks and NIC, and its NAT rule on {lb}) before lowering it.'.format(
-            count=vm_count, rg=plan['resource_group'], names=', '.join(beyond), keep=beyond[-1].rsplit('-vm', 1)[1],
-            lb=plan['load_balancer']))
 
 
 def domain_problem(plan, avset, fault_domains, update_domains):
@@ -128,16 +111,12 @@ def outsider_problem(plan, app, vm_count, vm, all_sets, fault_domains, update_do
             name=name, app=app, count=vm_count, rg=rg, avset=avset, where=where, steps=' '.join(steps)))
 
 
-def problems(plan, app, vm_count, fault_domains, update_domains, resources, all_sets, outside_vms):
-    """Every refusal for an existing tier, scale-in first; [] when the run may go on.
+def problems(plan, app, vm_count, fault_domains, update_domains, all_sets, outside_vms):
+    """Every refusal for an existing tier; [] when the run may go on.
 
-    ``resources``: the group's ``/resources`` list ([] when the group does not exist);
     ``all_sets``: the group's availability sets; ``outside_vms``: the bodies of the VMs that
     ``outsiders`` named."""
     found = []
-    beyond = beyond_plan(resources, app, vm_count)
-    if beyond:
-        found.append(scale_in_problem(plan, vm_count, beyond))
     avset = next((s for s in all_sets if s['name'].lower() == plan['availability_set'].lower()), None)
     if avset is not None:
         mismatch = domain_problem(plan, avset, fault_domains, update_domains)

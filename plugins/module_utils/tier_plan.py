@@ -407,35 +407,42 @@ def nat_backend_port(params):
     return LINUX_NAT_BACKEND_PORT
 
 
-def nat_rule_name(params, index):
+def nat_rule_prefix(params):
+    """``ssh`` (Linux), ``rdp`` or ``winrm`` (Windows, by its NAT backend port)."""
     if params['os_type'] == 'Windows':
-        prefix = WINDOWS_NAT_RULE_PREFIX[params['windows_nat_backend_port']]
-    else:
-        prefix = 'ssh'
-    return '{0}-vm{1}'.format(prefix, index)
+        return WINDOWS_NAT_RULE_PREFIX[params['windows_nat_backend_port']]
+    return 'ssh'
 
 
-def build_plan(params):
-    """The plan of the tier; raises TierPlanError listing every broken rule."""
-    errors = validate(params)
-    if errors:
-        raise TierPlanError(errors)
-    app = params['app']
-    backend_port = nat_backend_port(params)
+def plan_vms(plan, numbers):
+    """The plan's VM entries for the VM numbers ``numbers`` (``{app}-vm{N}``, NAT port base + N),
+    from the naming the plan carries (``vm_naming``): tier_preflight gives a tier that changed
+    shape its numbers without validating the inputs again."""
+    naming = plan['vm_naming']
     vms = []
-    for index in range(1, params['vm_count'] + 1):
-        names = vm_resource_names(app, index)
+    for index in numbers:
+        names = vm_resource_names(naming['app'], index)
         vms.append({
             'index': index,
             'name': names['name'],
             'nic': names['nic'],
             'ip_configuration': 'ipconfig1',
-            'nat_rule': nat_rule_name(params, index),
-            'nat_frontend_port': params['nat_frontend_port_base'] + index,
-            'nat_backend_port': backend_port,
+            'nat_rule': '{0}-vm{1}'.format(naming['nat_rule_prefix'], index),
+            'nat_frontend_port': naming['nat_frontend_port_base'] + index,
+            'nat_backend_port': plan['nat_backend_port'],
             'os_disk': names['os_disk'],
-            'data_disk': names['data_disk'] if params['data_disk_size_gb'] else None,
+            'data_disk': names['data_disk'] if naming['data_disk'] else None,
         })
+    return vms
+
+
+def build_plan(params):
+    """The plan of the tier (VMs 1 to webfarm_vm_count); raises TierPlanError listing every
+    broken rule."""
+    errors = validate(params)
+    if errors:
+        raise TierPlanError(errors)
+    app = params['app']
     tags = {'webfarm_app': app, 'webfarm_env': params['env']}
     tags.update((str(k), str(v)) for k, v in (params['tags'] or {}).items())
     plan = tier_names(app)
@@ -445,8 +452,11 @@ def build_plan(params):
         'resource_group': resource_group_name(params),
         'location': params['location'],
         'os_type': params['os_type'],
-        'nat_backend_port': backend_port,
-        'vms': vms,
+        'nat_backend_port': nat_backend_port(params),
+        'vm_naming': {'app': app, 'nat_rule_prefix': nat_rule_prefix(params),
+                      'nat_frontend_port_base': params['nat_frontend_port_base'],
+                      'data_disk': bool(params['data_disk_size_gb'])},
         'tags': tags,
     })
+    plan['vms'] = plan_vms(plan, range(1, params['vm_count'] + 1))
     return plan

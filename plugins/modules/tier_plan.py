@@ -263,8 +263,20 @@ plan:
       description: Backend port of the NAT rules (22, 3389 or 5986).
       type: int
       sample: 22
+    vm_naming:
+      description:
+        - What the VM entries are made from, so that M(azure_ha.webfarm.tier_preflight) can give a tier
+          that changed shape its own VM numbers.
+      type: dict
+      sample:
+        app: app1
+        nat_rule_prefix: ssh
+        nat_frontend_port_base: 50000
+        data_disk: false
     vms:
-      description: One entry per VM, in index order.
+      description:
+        - One entry per VM, in index order (1 to O(vm_count); M(azure_ha.webfarm.tier_preflight) gives an
+          existing tier its own numbers).
       type: list
       elements: dict
       sample:

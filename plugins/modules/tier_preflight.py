@@ -10,20 +10,26 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 ---
 module: tier_preflight
-short_description: Refuse what Azure cannot change on an existing webfarm tier, with read-only calls
+short_description: Shape a webfarm tier to its VM count and refuse what Azure cannot change, with read-only calls
 version_added: 0.1.0
 description:
   - Compares the plan of M(azure_ha.webfarm.tier_plan) with what the tier's resource group already
     holds, and fails before any write when Azure cannot make the change, naming the variable or VM
     and the way out.
-  - Refuses a lower C(webfarm_vm_count) than the VMs the tier has (C({app}-vm{N}) above it);
-    fault or update domain counts other than those of the existing availability set (Azure fixes
-    them when the set is created); a VM of the plan that exists outside the plan's availability
-    set (a VM joins a set only when it is created), with the steps that recreate it from its own
-    OS disk.
+  - Decides which VMs the tier has after the run (returned as O(plan)) and which leave it
+    (returned as RV(leaving)); nothing is written. New VMs take the lowest free numbers
+    (C({app}-vm{N}), NAT port base + N); a lower C(webfarm_vm_count) removes VMs one at a time,
+    each time one in the fault domain holding the most VMs, then the update domain holding the
+    most, then the highest number (see docs/scale.md), or the VMs named in O(remove_vms).
+  - Refuses a scale-in that names VMs not in the tier, names more or fewer VMs than it removes,
+    or leaves no more VMs than O(min_in_service); fault or update domain counts other than those
+    of the existing availability set (Azure fixes them when the set is created); a VM of the plan
+    that exists outside the plan's availability set (a VM joins a set only when it is created),
+    with the steps that recreate it from its own OS disk.
   - Reports every problem at once. Reads the resource group, its resources, its availability sets
-    (only when it has some) and the VMs outside the set (only those); a group that does not exist
-    yet (first run) passes after one read.
+    (only when it has some), the set's members with their domains, NICs and NAT ports (only when
+    VMs leave) and the VMs outside the set (only those); a group that does not exist yet (first
+    run) passes after one read.
   - Role C(azure_ha.webfarm.preflight) runs it after M(azure_ha.webfarm.tier_plan).
 options:
   plan:
@@ -46,6 +52,19 @@ options:
     description: The update domain count asked for (C(webfarm_update_domains)).
     type: int
     required: true
+  remove_vms:
+    description:
+      - The VMs that leave on a scale-in (C(webfarm_scale_in_vms)), instead of the ones the rule
+        chooses; exactly as many as the lower O(vm_count) removes.
+    type: list
+    elements: str
+    default: []
+  min_in_service:
+    description:
+      - The rolling patch's C(rolling_patch_min_in_service); a scale-in must leave more VMs than
+        this, or no VM could ever be patched.
+    type: int
+    default: 0
 extends_documentation_fragment:
   - azure.azcollection.azure
   - azure_ha.webfarm.attributes.info
@@ -61,6 +80,12 @@ EXAMPLES = r'''
     vm_count: "{{ webfarm_vm_count }}"
     fault_domains: "{{ webfarm_fault_domains }}"
     update_domains: "{{ webfarm_update_domains }}"
+    remove_vms: "{{ webfarm_scale_in_vms }}"
+  register: preflight
+
+- name: Use the plan with the tier's VM numbers
+  ansible.builtin.set_fact:
+    webfarm_plan: "{{ preflight.plan }}"
 '''
 
 RETURN = r'''
@@ -75,9 +100,34 @@ resource_group_exists:
   returned: always
   type: bool
   sample: true
+plan:
+  description: O(plan) with C(vms) for the VM numbers the tier has after the run (unchanged on a first run).
+  returned: always
+  type: dict
+adding:
+  description: Names of the VMs the run creates.
+  returned: always
+  type: list
+  elements: str
+  sample: [app1-vm4]
+leaving:
+  description:
+    - The VMs that leave the tier, as M(azure_ha.webfarm.availability_set_member_info) returns
+      members (name, id, update_domain, fault_domain, private_ip, network_interface,
+      ip_configuration, nat_port, ...), by number.
+  returned: always
+  type: list
+  elements: dict
+public_ip:
+  description: The load balancer's public IP address, which reaches the leaving VMs (null when none leaves).
+  returned: always
+  type: str
+  sample: 203.0.113.10
 '''
 
-from ansible_collections.azure_ha.webfarm.plugins.module_utils import compute, resources, tier_existing
+from ansible_collections.azure_ha.webfarm.plugins.module_utils import (
+    compute, members, resources, tier_existing, tier_plan, tier_scale,
+)
 from ansible_collections.azure_ha.webfarm.plugins.module_utils.azure_common import WebfarmModuleBase, in_parallel
 
 
@@ -90,6 +140,8 @@ class TierPreflight(WebfarmModuleBase):
             vm_count=dict(type='int', required=True),
             fault_domains=dict(type='int', required=True),
             update_domains=dict(type='int', required=True),
+            remove_vms=dict(type='list', elements='str', default=[]),
+            min_in_service=dict(type='int', default=0),
         )
         super(TierPreflight, self).__init__(argument_spec, facts_module=True)
 
@@ -97,22 +149,47 @@ class TierPreflight(WebfarmModuleBase):
         p = self.module.params
         plan = p['plan']
         group = plan['resource_group']
-        self.results.update(problems=[], resource_group_exists=False)
+        self.results.update(problems=[], resource_group_exists=False, plan=plan, leaving=[], public_ip=None,
+                            adding=[vm['name'] for vm in plan['vms']])
         if resources.get_resource_group(self.arm, group) is None:
             return
         self.results['resource_group_exists'] = True
         held = resources.list_group_resources(self.arm, group)
         sets = compute.list_availability_sets(self.arm, group) if tier_existing.needs_sets(held) else []
         avset = next((s for s in sets if s['name'].lower() == plan['availability_set'].lower()), None)
+        found = []
+        try:
+            shape = tier_scale.scale(self.set_members(plan, avset, held), p['app'], p['vm_count'], p['remove_vms'],
+                                     p['min_in_service'])
+            plan = dict(plan, vms=tier_plan.plan_vms(plan, shape['numbers']))
+            self.results.update(plan=plan, leaving=shape['leaving'],
+                                adding=[vm['name'] for vm in plan['vms'] if vm['index'] in shape['adding']])
+        except tier_scale.ScaleRefused as refused:
+            found.extend(refused.problems)
         outside = tier_existing.outsiders(held, plan, avset)
         vms = [vm for vm in in_parallel(
             lambda name: compute.get_virtual_machine(self.arm, compute.virtual_machine_id(self.arm, group, name)),
             outside) if vm]
-        found = tier_existing.problems(plan, p['app'], p['vm_count'], p['fault_domains'], p['update_domains'],
-                                       held, sets, vms)
+        found.extend(tier_existing.problems(plan, p['app'], p['vm_count'], p['fault_domains'], p['update_domains'],
+                                            sets, vms))
         self.results['problems'] = found
         if found:
             self.fail(msg='\n'.join(found), problems=found)
+
+    def set_members(self, plan, avset, held):
+        """The set's members: names only while no VM leaves; with domains, NIC and NAT port
+        (one read of each) when the tier has more VMs than asked for."""
+        if avset is None:
+            return []
+        names = tier_existing.set_members(avset)
+        tier = [name for name in names if tier_scale.vm_number(self.module.params['app'], name) is not None]
+        if len(tier) <= self.module.params['vm_count']:
+            return [dict(name=name) for name in names]
+        has_lb = plan['load_balancer'].lower() in tier_existing.names_of_type(held, tier_existing.LB_TYPE)
+        collected = members.collect(self.arm, plan['resource_group'], avset['name'],
+                                    plan['load_balancer'] if has_lb else None)
+        self.results['public_ip'] = collected['public_ip']
+        return collected['members']
 
 
 def main():

@@ -71,7 +71,7 @@ def test_a_dual_stack_nic_gets_an_ipv6_address_from_4(net):
     # the only (hence primary) ip configuration cannot be IPv6
     (lambda body: body["properties"]["ipConfigurations"].pop(0) and body["properties"]["ipConfigurations"][0][
         "properties"].update(primary=True),
-     "InvalidParameter", "properties.ipConfigurations[0].properties.primary"),
+     "InvalidParameter", "properties.ipConfigurations[0].properties.privateIPAddressVersion"),
     # an IPv4 address asked for an IPv6 configuration
     (lambda body: body["properties"]["ipConfigurations"][1]["properties"].update(
         privateIPAllocationMethod="Static", privateIPAddress="10.0.1.50"),
@@ -165,8 +165,39 @@ def test_versions_do_not_mix_in_a_pool_or_across_a_rule(net):
     # the LB side: pointing the IPv6 rule at the pool of IPv4 configurations
     net.error(net.put("loadBalancers/lb1", dual_stack_lb(net, v6_pool_for_v6_rule="pool4")), 400,
               "LoadBalancingRuleFrontendAndBackendIpVersionMismatch",
-              "properties.loadBalancingRules[0].properties.backendAddressPools")
+              "properties.loadBalancingRules[0].properties.backendAddressPools[0]")
     assert net.get("networkInterfaces/nic2").status_code == 404
+
+
+def test_a_nat_rule_and_an_ip_based_pool_address_keep_to_the_frontends_version(net):
+    net.ok(net.pip("pip4"))
+    net.ok(net.pip("pip6", publicIPAddressVersion="IPv6"))
+    body = dual_stack_lb(net)
+    body["properties"]["inboundNatRules"] = [{"name": "ssh6", "properties": {
+        "frontendIPConfiguration": net.ref("loadBalancers/lb1/frontendIPConfigurations/fe6"),
+        "protocol": "Tcp", "frontendPort": 50001, "backendPort": 22}}]
+    net.ok(net.put("loadBalancers/lb1", body))
+    # the IPv6 NAT rule on the IPv4 ip configuration
+    nic = dual_nic_body(net)
+    nic["properties"]["ipConfigurations"][0]["properties"]["loadBalancerInboundNatRules"] = [
+        net.ref("loadBalancers/lb1/inboundNatRules/ssh6")]
+    net.error(net.put("networkInterfaces/nic1", nic), 400, "InboundNatRuleFrontendAndBackendIpVersionMismatch",
+              "properties.ipConfigurations[0].properties.loadBalancerInboundNatRules[0].id")
+    # on the IPv6 one it is taken; moving the rule to the IPv4 frontend then is refused
+    net.ok(net.put("networkInterfaces/nic1", dual_nic_body(net, loadBalancerInboundNatRules=[
+        net.ref("loadBalancers/lb1/inboundNatRules/ssh6")])))
+    body["properties"]["inboundNatRules"][0]["properties"]["frontendIPConfiguration"] = net.ref(
+        "loadBalancers/lb1/frontendIPConfigurations/fe4")
+    net.error(net.put("loadBalancers/lb1", body), 400, "InboundNatRuleFrontendAndBackendIpVersionMismatch",
+              "properties.inboundNatRules[0].properties.frontendIPConfiguration")
+    # an IPv4 address in the pool of the IPv6 rule
+    body = dual_stack_lb(net)
+    body["properties"]["inboundNatRules"] = []
+    net.ok(net.put("networkInterfaces/nic1", dual_nic_body(net)))
+    body["properties"]["backendAddressPools"][1]["properties"] = {"loadBalancerBackendAddresses": [
+        {"name": "v4-address", "properties": {"ipAddress": "10.0.1.50", "virtualNetwork": net.ref("virtualNetworks/vnet1")}}]}
+    net.error(net.put("loadBalancers/lb1", body), 400, "LoadBalancingRuleFrontendAndBackendIpVersionMismatch",
+              "properties.loadBalancingRules[0].properties.backendAddressPools[0]")
 
 
 def test_an_internal_frontend_can_be_ipv6(net):
@@ -189,6 +220,7 @@ def test_an_nsg_rule_keeps_to_one_address_family(net):
     net.error(net.nsg(rules=[rule]), 400, "ResourceCannotContainAddressPrefixesFromDifferentAddressFamilies",
               "properties.securityRules[0].properties.sourceAddressPrefixes")
     rule["properties"].update(sourceAddressPrefixes=["2001:db8::/32"], destinationAddressPrefix="10.0.1.4")
-    net.error(net.nsg(rules=[rule]), 400, "ResourceCannotContainAddressPrefixesFromDifferentAddressFamilies")
+    net.error(net.nsg(rules=[rule]), 400, "ResourceCannotContainAddressPrefixesFromDifferentAddressFamilies",
+              "properties.securityRules[0].properties.destinationAddressPrefix")
     rule["properties"].update(destinationAddressPrefix="VirtualNetwork")
     net.ok(net.nsg(rules=[rule]), 201)

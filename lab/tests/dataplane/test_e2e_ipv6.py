@@ -80,6 +80,56 @@ def set_nsg_rules(net, rules: list[dict]):
         "location": LOCATION, "security_rules": rules}).result()
 
 
+def lb_ref(sub: str, kind: str, name: str) -> dict:
+    return {"id": network_id("loadBalancers", "web-lb", sub) + f"/{kind}/{name}"}
+
+
+def make_load_balancer(net, sub: str, pips: dict) -> None:
+    """Frontends fe4/fe6, pools pool4/pool6, rules http4/http6 on one HTTP probe, NAT rule ssh6-vm1."""
+    def rule(name: str, frontend: str, pool: str) -> dict:
+        return {"name": name, "frontend_ip_configuration": lb_ref(sub, "frontendIPConfigurations", frontend),
+                "backend_address_pool": lb_ref(sub, "backendAddressPools", pool), "probe": lb_ref(sub, "probes", "web"),
+                "protocol": "Tcp", "frontend_port": 80, "backend_port": 80}
+    net.load_balancers.begin_create_or_update(RG, "web-lb", {
+        "location": LOCATION, "sku": {"name": "Standard"},
+        "frontend_ip_configurations": [{"name": "fe4", "public_ip_address": {"id": pips["IPv4"].id}},
+                                       {"name": "fe6", "public_ip_address": {"id": pips["IPv6"].id}}],
+        "backend_address_pools": [{"name": "pool4"}, {"name": "pool6"}],
+        "probes": [{"name": "web", "protocol": "Http", "port": 80, "request_path": "/healthz",
+                    "interval_in_seconds": INTERVAL, "probe_threshold": 1}],
+        "load_balancing_rules": [rule("http4", "fe4", "pool4"), rule("http6", "fe6", "pool6")],
+        "inbound_nat_rules": [{"name": "ssh6-vm1", "frontend_ip_configuration": lb_ref(sub, "frontendIPConfigurations", "fe6"),
+                               "protocol": "Tcp", "frontend_port": 50001, "backend_port": 22}]}).result()
+
+
+def make_vm(cm, net, sub: str, index: int, subnet_id: str, public_key: str) -> dict:
+    """web-vm<index>: IPv4 primary in pool4, IPv6 in pool6 (vm1's behind ssh6-vm1); its IDs and addresses."""
+    v6 = {"name": "ipconfig-v6", "private_ip_address_version": "IPv6", "subnet": {"id": subnet_id},
+          "load_balancer_backend_address_pools": [lb_ref(sub, "backendAddressPools", "pool6")]}
+    if index == 1:
+        v6["load_balancer_inbound_nat_rules"] = [lb_ref(sub, "inboundNatRules", "ssh6-vm1")]
+    nic = net.network_interfaces.begin_create_or_update(RG, f"web-vm{index}-nic", {
+        "location": LOCATION, "ip_configurations": [
+            {"name": "ipconfig1", "primary": True, "subnet": {"id": subnet_id},
+             "load_balancer_backend_address_pools": [lb_ref(sub, "backendAddressPools", "pool4")]}, v6]}).result()
+    models = cm.models()
+    vm = cm.virtual_machines.begin_create_or_update(RG, f"web-vm{index}", models.VirtualMachine(
+        location=LOCATION, hardware_profile=models.HardwareProfile(vm_size="Standard_B1s"),
+        storage_profile=models.StorageProfile(image_reference=models.ImageReference(
+            publisher="Debian", offer="debian-12", sku="12-gen2", version="latest")),
+        os_profile=models.OSProfile(
+            computer_name=f"web-vm{index}", admin_username="azureuser",
+            custom_data=base64.b64encode(CUSTOM_DATA.encode()).decode(),
+            linux_configuration=models.LinuxConfiguration(
+                disable_password_authentication=True, ssh=models.SshConfiguration(public_keys=[models.SshPublicKey(
+                    path="/home/azureuser/.ssh/authorized_keys", key_data=public_key)]))),
+        network_profile=models.NetworkProfile(network_interfaces=[models.NetworkInterfaceReference(id=nic.id)]))
+    ).result()
+    return {"id": vm.id, "configs": {"http4": f"{nic.id}/ipConfigurations/ipconfig1",
+                                     "http6": f"{nic.id}/ipConfigurations/ipconfig-v6"},
+            **{c.private_ip_address_version: c.private_ip_address for c in nic.ip_configurations}}
+
+
 @pytest.fixture(scope="module")
 def tier(clients, dataplane_server, tmp_path_factory):
     """VNet (IPv4 + IPv6 /64 subnet), NSG, two public IPs, a dual-stack Standard LB, two dual-stack VMs."""
@@ -98,48 +148,9 @@ def tier(clients, dataplane_server, tmp_path_factory):
     pips = {version: net.public_ip_addresses.begin_create_or_update(RG, f"web-pip-{version}", {
         "location": LOCATION, "sku": {"name": "Standard"}, "public_ip_allocation_method": "Static",
         "public_ip_address_version": version}).result() for version in ("IPv4", "IPv6")}
-    lb = lambda kind, name: {"id": network_id("loadBalancers", "web-lb", sub) + f"/{kind}/{name}"}  # noqa: E731
-    rule = lambda name, frontend, pool: {  # noqa: E731
-        "name": name, "frontend_ip_configuration": lb("frontendIPConfigurations", frontend),
-        "backend_address_pool": lb("backendAddressPools", pool), "probe": lb("probes", "web"),
-        "protocol": "Tcp", "frontend_port": 80, "backend_port": 80}
-    net.load_balancers.begin_create_or_update(RG, "web-lb", {
-        "location": LOCATION, "sku": {"name": "Standard"},
-        "frontend_ip_configurations": [{"name": "fe4", "public_ip_address": {"id": pips["IPv4"].id}},
-                                       {"name": "fe6", "public_ip_address": {"id": pips["IPv6"].id}}],
-        "backend_address_pools": [{"name": "pool4"}, {"name": "pool6"}],
-        "probes": [{"name": "web", "protocol": "Http", "port": 80, "request_path": "/healthz",
-                    "interval_in_seconds": INTERVAL, "probe_threshold": 1}],
-        "load_balancing_rules": [rule("http4", "fe4", "pool4"), rule("http6", "fe6", "pool6")],
-        "inbound_nat_rules": [{"name": "ssh6-vm1", "frontend_ip_configuration": lb("frontendIPConfigurations", "fe6"),
-                               "protocol": "Tcp", "frontend_port": 50001, "backend_port": 22}]}).result()
-    models = cm.models()
-    vms = {}
-    for index in (1, 2):
-        v6 = {"name": "ipconfig-v6", "private_ip_address_version": "IPv6", "subnet": {"id": subnet.id},
-              "load_balancer_backend_address_pools": [lb("backendAddressPools", "pool6")]}
-        if index == 1:
-            v6["load_balancer_inbound_nat_rules"] = [lb("inboundNatRules", "ssh6-vm1")]
-        nic = net.network_interfaces.begin_create_or_update(RG, f"web-vm{index}-nic", {
-            "location": LOCATION, "ip_configurations": [
-                {"name": "ipconfig1", "primary": True, "subnet": {"id": subnet.id},
-                 "load_balancer_backend_address_pools": [lb("backendAddressPools", "pool4")]}, v6]}).result()
-        vm = cm.virtual_machines.begin_create_or_update(RG, f"web-vm{index}", models.VirtualMachine(
-            location=LOCATION, hardware_profile=models.HardwareProfile(vm_size="Standard_B1s"),
-            storage_profile=models.StorageProfile(image_reference=models.ImageReference(
-                publisher="Debian", offer="debian-12", sku="12-gen2", version="latest")),
-            os_profile=models.OSProfile(
-                computer_name=f"web-vm{index}", admin_username="azureuser",
-                custom_data=base64.b64encode(CUSTOM_DATA.encode()).decode(),
-                linux_configuration=models.LinuxConfiguration(
-                    disable_password_authentication=True, ssh=models.SshConfiguration(public_keys=[models.SshPublicKey(
-                        path="/home/azureuser/.ssh/authorized_keys", key_data=(keydir / "id.pub").read_text())]))),
-            network_profile=models.NetworkProfile(network_interfaces=[models.NetworkInterfaceReference(id=nic.id)]))
-        ).result()
-        addresses = {c.private_ip_address_version: c.private_ip_address for c in nic.ip_configurations}
-        vms[f"web-vm{index}"] = {"id": vm.id, "configs": {"http4": f"{nic.id}/ipConfigurations/ipconfig1",
-                                                           "http6": f"{nic.id}/ipConfigurations/ipconfig-v6"},
-                                 **addresses}
+    make_load_balancer(net, sub, pips)
+    public_key = (keydir / "id.pub").read_text()
+    vms = {f"web-vm{index}": make_vm(cm, net, sub, index, subnet.id, public_key) for index in (1, 2)}
     info = {"pip4": pips["IPv4"].ip_address, "pip6": pips["IPv6"].ip_address, "vms": vms,
             "lb_id": network_id("loadBalancers", "web-lb", sub)}
     store = dataplane_server.lab.store

@@ -133,6 +133,21 @@ class Events:
         return found[0] if found else None
 
 
+def backends(ips: list[str]) -> tuple[int, list[Backend]]:
+    """One backend per address, all on one port; a port taken between the check and the bind
+    (by whatever else runs on the host) is given up for another."""
+    for _ in range(20):
+        port, made = free_port(ips), []
+        try:
+            for ip in ips:
+                made.append(Backend(ip, port))
+            return port, made
+        except OSError:
+            for backend in made:
+                backend.close()
+    raise RuntimeError(f"no port to run backends on {ips}")
+
+
 class Lab:
     """One manager on a short private state dir, VMs, and an LB built from Azure JSON."""
 
@@ -142,8 +157,7 @@ class Lab:
         self.events = Events()
         self.manager = LoadBalancerManager(self.state_dir, self.events, haproxy_binary=HAPROXY, options=FAST)
         self.ips = [f"127.0.{index}.{i}" for i in range(1, vms + 1)]
-        self.port = free_port(self.ips)
-        self.vms = [Backend(ip, self.port) for ip in self.ips]
+        self.port, self.vms = backends(self.ips)
         self.address = f"127.64.254.{index}"
         self.frontend = free_port([self.address])
         self.name = f"lb-{index}"

@@ -183,9 +183,14 @@ def test_an_ipv6_frontend_binds_transparently_and_judges_ipv6_clients(tmp_path):
     levels = nsg_levels(("deny-doc", 100, "Deny", "2001:db8::/32", "80"), ("web", 200, "Allow", "*", "80"))
     member = BackendMember(ipconfig_id("vm1-nic1").replace("ipconfig1", "ipconfig-v6"), "fd12::4", inbound=levels, source="fd61:7a6c:6163::6440:1")
     target = NatTarget(ipconfig_id("vm1-nic1").replace("ipconfig1", "ipconfig-v6"), "fd12::4", source="fd61:7a6c:6163::6440:1")
-    view = lb_view(name, "fd61:7a6c:6162::7f40:5", [member], {"ssh-vm1": target})
+    stray = BackendMember(ipconfig_id("vm2-nic1"), "10.0.0.5", source="100.64.0.1")
+    view = lb_view(name, "fd61:7a6c:6162::7f40:5", [member, stray], {"ssh-vm1": target})
     paths = RuntimePaths(tmp_path)
-    text = render(body["id"], body, view, paths).text
+    rendering = render(body["id"], body, view, paths)
+    text = rendering.text
+    # a backend of the other version is never bridged to (no NAT64 on Azure)
+    assert "10.0.0.5" not in text
+    assert any("is not IPv6 like its frontend" in warning for warning in rendering.warnings), rendering.warnings
     rule = section(text, "lbr.http")
     assert "    bind [fd61:7a6c:6162::7f40:5]:80 transparent v6only\n" in rule
     assert " [fd12::4]:80 source [fd61:7a6c:6163::6440:1] check port 80" in rule

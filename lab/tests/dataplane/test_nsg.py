@@ -102,14 +102,14 @@ def test_port_ranges_lists_and_protocols():
 def test_iptables_rules_keep_the_order_and_return_on_allow():
     rules = inbound(body(("deny-ssh", 100, "Deny", "Tcp", "127.0.0.5", "22"),
                          ("allow-ssh", 130, "Allow", "Tcp", "127.0.0.0/8", "22")))
-    lines = nsg.iptables_rules(rules)
+    lines = nsg.iptables_rules(rules, 4)
     assert lines[0] == ["-s", "127.0.0.5/32", "-p", "tcp", "--dport", "22", "-j", "DROP"]
     assert lines[1] == ["-s", "127.0.0.0/8", "-p", "tcp", "--dport", "22", "-j", "RETURN"]
     assert lines[-1] == ["-j", "DROP"], "DenyAllInBound ends the chain"
     # AllowVnetInBound: source and destination both the VNet's space
     assert ["-s", "10.0.0.0/16", "-d", "10.0.0.0/16", "-j", "RETURN"] in lines
     # a protocol-less rule with ports applies to TCP and UDP
-    both = nsg.iptables_rules(inbound(body(("any-80", 100, "Allow", "*", "*", "80"))))
+    both = nsg.iptables_rules(inbound(body(("any-80", 100, "Allow", "*", "*", "80"))), 4)
     assert both[:2] == [["-p", "tcp", "--dport", "80", "-j", "RETURN"], ["-p", "udp", "--dport", "80", "-j", "RETURN"]]
 
 

@@ -252,3 +252,20 @@ def test_the_same_ipv6_plan_in_two_vnets_never_collides(two_vnets):
         for server in servers:
             server.kill()
             server.wait()
+
+
+@needs_root
+def test_host_rules_are_made_once_when_labs_start_side_by_side():
+    """Two labs starting at once (test workers) leave each chain with its rules once, never empty."""
+    from concurrent.futures import ThreadPoolExecutor
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(lambda _: host_network.ensure_host_rules(), range(4)))
+    for tool, chain, count in (("iptables", host_network.HOST_FORWARD_CHAIN, 5),
+                               ("iptables", host_network.HOST_INPUT_CHAIN, 2),
+                               ("ip6tables", host_network.HOST_INPUT_CHAIN, 4),
+                               ("ip6tables", host_network.HOST_FORWARD_CHAIN, 2)):
+        rules = [line for line in subprocess.run([tool, "-w", "10", "-S", chain], capture_output=True, text=True,
+                                                 check=True).stdout.splitlines() if line.startswith("-A ")]
+        assert len(rules) == count, (tool, chain, rules)
+    jumps = subprocess.run(["iptables", "-w", "10", "-S", "INPUT"], capture_output=True, text=True, check=True).stdout
+    assert jumps.count(f"-j {host_network.HOST_INPUT_CHAIN}") == 1, jumps

@@ -1,6 +1,8 @@
 """site.yml end to end on a fresh data-plane lab (VMs are containers, the LB is HAProxy):
 deploy + verify with inventories/dev (3 Linux VMs), a second run that changes nothing and
-makes no ARM write; a second tier with the SAME address plan beside it (each public IP and
+makes no ARM write; under load (8 clients, 50 req/s) a scale-out to 5 VMs and a scale-in
+back to 3 with no failed request, the VMs spread over the domains and nothing of the
+removed VMs left behind; a second tier with the SAME address plan beside it (each public IP and
 NAT port reaches only its own VMs, a rolling patch of one leaves the other untouched, its
 teardown leaves the other serving); then teardown (refused without the confirmation, done
 with it).
@@ -140,6 +142,7 @@ def run_scenario(lab, figures: dict, tmp_path: Path) -> None:
     assert all(changed == 0 for changed in figures["noop_run_changed"].values()), recap
     assert writes == [], [(w["method"], w["path"]) for w in writes]
 
+    scale_out_and_in_under_load(lab, figures, tmp_path)
     second_tier_beside_the_first(lab, figures, tmp_path)
 
     # teardown without the confirmation: refused, naming the variable and the group, no write
@@ -157,6 +160,61 @@ def run_scenario(lab, figures: dict, tmp_path: Path) -> None:
     assert RESOURCE_GROUP.lower() not in [g["name"].lower() for g in lab.server.lab.resource_groups()]
     again, _elapsed = timed_playbook(lab, "playbooks/teardown.yml", extra_vars={"webfarm_teardown_confirm": RESOURCE_GROUP})
     assert again.returncode == 0 and again.recap()["localhost"]["changed"] == 0, again.output[-3000:]
+
+
+def domains_through_lb(lab, address: str, count: int = 40) -> dict[str, tuple[str, str]]:
+    """{hostname: (update domain, fault domain)} as each VM's page names them."""
+    return {page["hostname"]: (str(page["update_domain"]), str(page["fault_domain"]))
+            for page in lab.pages_through_lb(address, count)}
+
+
+def scale_out_and_in_under_load(lab, figures: dict, tmp_path: Path) -> None:
+    """3 -> 5 -> 3 VMs while 8 clients send 50 req/s through the LB: no request fails."""
+    address = lab.public_ip()
+    five = [*VMS, "app1-vm4", "app1-vm5"]
+    with lab.load(address, tmp_path / "load-scale-out.jsonl") as load:
+        out, figures["scale_out_3_to_5_wall_s"] = timed_playbook(lab, "site.yml", extra_vars={"webfarm_vm_count": 5})
+    assert out.returncode == 0, out.output[-6000:]
+    recap = assert_recap_clean(out, ["localhost", *five])
+    assert all(recap[vm]["changed"] == 0 for vm in VMS), f"a scale-out touched the existing VMs: {recap}"
+    figures["scale_out_load"] = {key: load.summary[key] for key in ("total", "failed", "rps_achieved")}
+    assert load.summary["failed"] == 0, load.summary
+    # Azure's placement in creation order: UD 0-4, FD 0, 1, 0, 1, 0
+    assert domains_through_lb(lab, address) == {vm: (str(n), str(n % 2)) for n, vm in enumerate(five)}
+    assert sorted(nat_ports(lab, "app1").items()) == [(vm, 50000 + n) for n, vm in enumerate(five, start=1)]
+
+    # --check lists the VMs that would leave and writes nothing
+    mark = lab.mark()
+    check = lab.playbook("site.yml", inventory=INVENTORY, extra_vars={"webfarm_vm_count": 3}, check=True)
+    assert "Scale-in: app1-vm4, app1-vm5 leave (check mode" in " ".join(check.stdout.split()), check.output[-4000:]
+    assert lab.writes_since(mark) == []
+
+    # the rule: from the fault domain holding most VMs (FD 0: vm1, vm3, vm5), the highest
+    # number (vm5); then all domains hold 2, and vm4 is the highest
+    with lab.load(address, tmp_path / "load-scale-in.jsonl") as load:
+        back, figures["scale_in_5_to_3_wall_s"] = timed_playbook(lab, "site.yml", extra_vars={"webfarm_vm_count": 3})
+    assert back.returncode == 0, back.output[-6000:]
+    assert "Scale-in: app1-vm4, app1-vm5 leave, each drained first" in " ".join(back.stdout.split()), \
+        back.output[-4000:]
+    figures["scale_in_load"] = {key: load.summary[key] for key in ("total", "failed", "rps_achieved")}
+    assert load.summary["failed"] == 0, load.summary
+    # balanced as before: FD 0, 1, 0 over UD 0, 1, 2
+    assert domains_through_lb(lab, address) == {"app1-vm1": ("0", "0"), "app1-vm2": ("1", "1"), "app1-vm3": ("2", "0")}
+    for rtype in ("Microsoft.Compute/virtualMachines", "Microsoft.Network/networkInterfaces", "Microsoft.Compute/disks"):
+        left = [name for name in lab.resources(rtype) if name.startswith(("app1-vm4", "app1-vm5"))]
+        assert left == [], f"{rtype} of the removed VMs left behind: {left}"
+    assert sorted(nat_ports(lab, "app1")) == VMS, "the removed VMs' NAT rules are gone"
+    pool = lab.resources("Microsoft.Network/loadBalancers")["app1-lb"]["properties"]["backendAddressPools"][0]
+    assert sorted(ref["id"].split("/networkInterfaces/")[1].split("/")[0]
+                  for ref in pool["properties"]["backendIPConfigurations"]) == [f"{vm}-nic1" for vm in VMS]
+
+    # and a second run changes nothing
+    mark = lab.mark()
+    again, _elapsed = timed_playbook(lab, "site.yml")
+    assert again.returncode == 0, again.output[-6000:]
+    recap = assert_recap_clean(again, ["localhost", *VMS])
+    assert all(counters["changed"] == 0 for counters in recap.values()), recap
+    assert lab.writes_since(mark) == []
 
 
 def hostname_over_nat(lab, address: str, port: int) -> str:

@@ -166,8 +166,11 @@ def existing_state(control_lab, tmp_path_factory):
         "ud_changed": case_vars({**on_rg, "webfarm_app": "fdapp", "webfarm_update_domains": 10}),
         "set_matches": case_vars({**on_rg, "webfarm_app": "fdapp"}),
         "vm_outside_set": case_vars({**on_rg, "webfarm_app": "vmapp"}),
-        "scale_in": case_vars({**on_rg, "webfarm_app": "vmapp", "webfarm_vm_count": 1,
-                               "webfarm_allow_single_vm": True}),
+        "scale_in": case_vars({**on_rg, "webfarm_app": "scaleapp"}),
+        "scale_in_named": case_vars({**on_rg, "webfarm_app": "scaleapp", "webfarm_scale_in_vms": ["scaleapp-vm1"]}),
+        "scale_in_unknown": case_vars({**on_rg, "webfarm_app": "scaleapp", "webfarm_scale_in_vms": ["scaleapp-vm9"]}),
+        "scale_in_below_min": case_vars({**on_rg, "webfarm_app": "scaleapp", "rolling_patch_min_in_service": 2}),
+        "scale_out": case_vars({**on_rg, "webfarm_app": "scaleapp", "webfarm_vm_count": 4}),
         "first_run": case_vars({"webfarm_app": "fresh", "webfarm_env": "it"}),
     }
     return run_cases(control_lab, tmp_path_factory.mktemp("existing"), cases)
@@ -213,10 +216,37 @@ def test_vm_outside_the_set_refused_with_recreate_from_disk_path(existing_state)
     assert f"swap_os_disk={{os_disk_name: vmapp-vm1-osdisk, os_disk_resource_group: {EXISTING_RG}}}" in vm1
 
 
-def test_fewer_vms_than_exist_refused(existing_state):
-    failure = existing_state.outcomes["scale_in"]["failure"]
-    assert failure.startswith("webfarm_vm_count: 1 is lower than the number of VMs"), failure
-    assert "(vmapp-vm2 exist beyond it)" in failure and "Keep webfarm_vm_count at 2" in failure
+def names(outcome: dict) -> list[str]:
+    return [vm["name"] for vm in outcome["plan"]["vms"]]
+
+
+def test_scale_in_keeps_the_fault_domains_balanced(existing_state):
+    """scaleapp-vm1..3 sit in FD 0, 1, 0: going to 2 VMs, vm3 (FD 0, highest number) leaves."""
+    outcome = existing_state.outcomes["scale_in"]
+    assert outcome["failure"] is None, outcome["failure"]
+    assert names(outcome) == ["scaleapp-vm1", "scaleapp-vm2"] and outcome["leaving"] == ["scaleapp-vm3"]
+    named = existing_state.outcomes["scale_in_named"]
+    assert named["failure"] is None, named["failure"]
+    assert names(named) == ["scaleapp-vm2", "scaleapp-vm3"] and named["leaving"] == ["scaleapp-vm1"]
+    # the kept VMs keep their numbers, NAT rules and ports
+    assert [(vm["nat_rule"], vm["nat_frontend_port"]) for vm in named["plan"]["vms"]] == [
+        ("ssh-vm2", 50002), ("ssh-vm3", 50003)]
+
+
+def test_scale_in_refusals_name_the_variable(existing_state):
+    unknown = existing_state.outcomes["scale_in_unknown"]["failure"]
+    assert unknown.startswith("webfarm_scale_in_vms: scaleapp-vm9 is not a VM of this tier (its VMs: scaleapp-vm1, "
+                              "scaleapp-vm2, scaleapp-vm3)"), unknown
+    below = existing_state.outcomes["scale_in_below_min"]["failure"]
+    assert below.startswith("webfarm_vm_count: 2 would leave the tier with no VM to patch"), below
+    assert "rolling_patch_min_in_service (2)" in below
+
+
+def test_scale_out_adds_the_next_numbers(existing_state):
+    outcome = existing_state.outcomes["scale_out"]
+    assert outcome["failure"] is None and outcome["leaving"] == []
+    assert names(outcome) == [f"scaleapp-vm{n}" for n in range(1, 5)]
+    assert outcome["plan"]["vms"][3]["nat_frontend_port"] == 50004
 
 
 def test_first_run_without_resource_group_passes(existing_state):

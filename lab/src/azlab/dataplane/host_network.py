@@ -7,15 +7,19 @@ out, so a VNet's IPv6 traffic goes nowhere but back to the LB), and the host ans
 VNet sends it but the replies to its own (the LBs') connections — and, for IPv6, neighbour
 discovery on the uplink, which the kernel needs to talk to the VNet's router at all.
 
-Idempotent; the rules match every ``azu+`` uplink, whichever lab made it.
+Idempotent and safe when labs start side by side (test workers): the lab's chains are
+replaced in one ``iptables-restore`` commit (never empty in between), and a host-wide lock
+serialises the check-then-insert of the jumps to them.
 """
 
 from __future__ import annotations
 
+import fcntl
 import subprocess
+from pathlib import Path
 from typing import Sequence
 
-from azlab.dataplane.vnet import TRANSIT_RANGE, UPLINK_PREFIX, ip, run, sysctl
+from azlab.dataplane.vnet import TRANSIT_RANGE, UPLINK_PREFIX, NetworkError, ip, ipv6_enabled, run, sysctl
 from azlab.settings import PUBLIC_IPV6_PREFIX, ipv6_twin
 
 #: The host's own address as an IPv6 client of the lab's public IPs: the twin of 127.0.0.1, the
@@ -25,50 +29,59 @@ from azlab.settings import PUBLIC_IPV6_PREFIX, ipv6_twin
 IPV6_CLIENT_ADDRESS = str(ipv6_twin("127.0.0.1", PUBLIC_IPV6_PREFIX).network_address)
 HOST_INPUT_CHAIN = "AZLAB-VNET-INPUT"
 HOST_FORWARD_CHAIN = "AZLAB-VNET-FORWARD"
-ESTABLISHED = ["-m", "conntrack", "--ctstate", "RELATED,ESTABLISHED", "-j", "ACCEPT"]
+LOCK_PATH = Path("/run/azlab-host-network.lock")
+UPLINKS = f"{UPLINK_PREFIX}+"
+ESTABLISHED = "-m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT"
 
 
-def _tables(version: int, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    return run(["iptables" if version == 4 else "ip6tables", "-w", "10", *args], check=check)
+def _chains(version: int) -> dict[str, list[str]]:
+    """The lab's two chains of one IP version, rule by rule."""
+    if version == 4:
+        # a VNet sends out only its uplink's transit address (NATed in its router): anything
+        # else (a flow an appliance handed back, which the router's conntrack cannot NAT
+        # twice) is dropped
+        forward = [f"-i {UPLINKS} -o {UPLINKS} -j DROP", f"-i {UPLINKS} ! -s {TRANSIT_RANGE} -j DROP",
+                   f"-i {UPLINKS} -j ACCEPT", f"-o {UPLINKS} {ESTABLISHED}", f"-o {UPLINKS} -j DROP"]
+        return {HOST_INPUT_CHAIN: [ESTABLISHED, "-j DROP"], HOST_FORWARD_CHAIN: forward}
+    neighbour_discovery = [f"-p ipv6-icmp --icmpv6-type {kind} -j ACCEPT"
+                           for kind in ("neighbour-solicitation", "neighbour-advertisement")]
+    return {HOST_INPUT_CHAIN: [ESTABLISHED, *neighbour_discovery, "-j DROP"],
+            HOST_FORWARD_CHAIN: [f"-i {UPLINKS} -j DROP", f"-o {UPLINKS} -j DROP"]}
 
 
-def _ensure_rule(version: int, table: str, chain: str, rule: Sequence[str], *, first: bool = False) -> None:
-    if _tables(version, "-t", table, "-C", chain, *rule, check=False).returncode != 0:
-        _tables(version, "-t", table, "-I" if first else "-A", chain, *rule)
+def _restore_chains(version: int) -> None:
+    """Create or replace the lab's chains in one commit (``--noflush``: the rest of the
+    host's filter table stays as it is)."""
+    lines = ["*filter"]
+    for chain, rules in _chains(version).items():
+        lines += [f":{chain} - [0:0]", *(f"-A {chain} {rule}" for rule in rules)]
+    command = ["iptables-restore" if version == 4 else "ip6tables-restore", "-w", "10", "--noflush"]
+    proc = subprocess.run(command, input="\n".join([*lines, "COMMIT", ""]), capture_output=True, text=True,
+                          timeout=30)
+    if proc.returncode != 0:
+        raise NetworkError(f"{' '.join(command)} failed: {proc.stderr.strip()}")
 
 
-def _ensure_chain(version: int, chain: str, rules: Sequence[Sequence[str]]) -> None:
-    """The lab's own chain holds exactly ``rules``, in order (rebuilt when it differs)."""
-    _tables(version, "-N", chain, check=False)
-    wanted = [f"-A {chain} {' '.join(rule)}" for rule in rules]
-    present = [line for line in _tables(version, "-S", chain).stdout.splitlines() if line.startswith("-A ")]
-    if present != wanted:
-        _tables(version, "-F", chain)
-        for rule in rules:
-            _tables(version, "-A", chain, *rule)
+def _ensure_jump(version: int, table: str, chain: str, rule: Sequence[str], *, first: bool = False) -> None:
+    tables = "iptables" if version == 4 else "ip6tables"
+    if run([tables, "-w", "10", "-t", table, "-C", chain, *rule], check=False).returncode != 0:
+        run([tables, "-w", "10", "-t", table, "-I" if first else "-A", chain, *rule])
 
 
 def ensure_host_rules() -> None:
     """Forwarding on, the uplinks fenced in (both IP versions), the public IPv6 range local."""
-    sysctl(None, {"net.ipv4.ip_forward": "1"})
-    uplinks = f"{UPLINK_PREFIX}+"
-    _ensure_chain(4, HOST_INPUT_CHAIN, [ESTABLISHED, ["-j", "DROP"]])
-    # a VNet sends out only its uplink's transit address (NATed in its router): anything else
-    # (a flow an appliance handed back, which the router's conntrack cannot NAT twice) is dropped
-    _ensure_chain(4, HOST_FORWARD_CHAIN, [["-i", uplinks, "-o", uplinks, "-j", "DROP"],
-                                          ["-i", uplinks, "!", "-s", str(TRANSIT_RANGE), "-j", "DROP"],
-                                          ["-i", uplinks, "-j", "ACCEPT"],
-                                          ["-o", uplinks, *ESTABLISHED], ["-o", uplinks, "-j", "DROP"]])
-    _ensure_rule(4, "filter", "INPUT", ["-i", uplinks, "-j", HOST_INPUT_CHAIN], first=True)
-    _ensure_rule(4, "filter", "FORWARD", ["-j", HOST_FORWARD_CHAIN], first=True)
-    _ensure_rule(4, "nat", "POSTROUTING", ["-s", str(TRANSIT_RANGE), "!", "-o", uplinks, "-j", "MASQUERADE"])
-    neighbour_discovery = [["-p", "ipv6-icmp", "--icmpv6-type", kind, "-j", "ACCEPT"]
-                           for kind in ("neighbour-solicitation", "neighbour-advertisement")]
-    _ensure_chain(6, HOST_INPUT_CHAIN, [ESTABLISHED, *neighbour_discovery, ["-j", "DROP"]])
-    _ensure_chain(6, HOST_FORWARD_CHAIN, [["-i", uplinks, "-j", "DROP"], ["-o", uplinks, "-j", "DROP"]])
-    _ensure_rule(6, "filter", "INPUT", ["-i", uplinks, "-j", HOST_INPUT_CHAIN], first=True)
-    _ensure_rule(6, "filter", "FORWARD", ["-j", HOST_FORWARD_CHAIN], first=True)
-    # every address of the IPv6 public range is the host's (as 127.0.0.0/8 is): the LBs bind
-    # them with IP_TRANSPARENT, so no address is ever added or removed
-    ip("-6", "route", "replace", "local", PUBLIC_IPV6_PREFIX, "dev", "lo", "table", "local")
-    ip("-6", "addr", "replace", f"{IPV6_CLIENT_ADDRESS}/128", "dev", "lo", "nodad")
+    LOCK_PATH.parent.mkdir(parents=True, exist_ok=True)
+    with open(LOCK_PATH, "w", encoding="ascii") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        sysctl(None, {"net.ipv4.ip_forward": "1"})
+        versions = (4, 6) if ipv6_enabled() else (4,)
+        for version in versions:
+            _restore_chains(version)
+            _ensure_jump(version, "filter", "INPUT", ["-i", UPLINKS, "-j", HOST_INPUT_CHAIN], first=True)
+            _ensure_jump(version, "filter", "FORWARD", ["-j", HOST_FORWARD_CHAIN], first=True)
+        _ensure_jump(4, "nat", "POSTROUTING", ["-s", str(TRANSIT_RANGE), "!", "-o", UPLINKS, "-j", "MASQUERADE"])
+        if 6 in versions:
+            # every address of the IPv6 public range is the host's (as 127.0.0.0/8 is): the LBs
+            # bind them with IP_TRANSPARENT, so no address is ever added or removed
+            ip("-6", "route", "replace", "local", PUBLIC_IPV6_PREFIX, "dev", "lo", "table", "local")
+            ip("-6", "addr", "replace", f"{IPV6_CLIENT_ADDRESS}/128", "dev", "lo", "nodad")

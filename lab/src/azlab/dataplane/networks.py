@@ -24,7 +24,8 @@ class Networks:
         self.sources: dict[str, str] = {}      # VNet key -> host address that reaches into it
         self.security = SecurityView(store, {})
         self._made: dict[str, tuple] = {}      # VNet key -> (vnet.VNet made, its host address)
-        self._filters: dict[str, tuple[str, str]] = {}  # VNet key -> (IPv4, IPv6) filter tables last applied
+        self._filters: dict[str, tuple[str, ...]] = {}  # VNet key -> filter tables last applied, per version
+        self._versions = (4, 6) if vnet.ipv6_enabled() else (4,)
         self._routes: dict[str, tuple] = {}    # VNet key -> (route plan, NIC namespaces) last applied
         self._ready: set[str] = set()
 
@@ -101,16 +102,17 @@ class Networks:
             key = key_of(vnet_id)
             if key not in ready:
                 continue
-            tables = (self.security.vnet_filter(vnet_id, 4), self.security.vnet_filter(vnet_id, 6))
+            tables = tuple(self.security.vnet_filter(vnet_id, version) for version in self._versions)
             if self._filters.get(key) == tables:
                 continue
+            version = self._versions[0]
             try:
-                vnet.apply_filter(self.lab, vnet_id, tables[0], 4)
-                vnet.apply_filter(self.lab, vnet_id, tables[1], 6)
+                for version, table in zip(self._versions, tables):
+                    vnet.apply_filter(self.lab, vnet_id, table, version)
                 self._filters[key] = tables
                 self._error(key, None)
             except vnet.NetworkError as exc:
-                self._error(key, f"virtual network {vnet_id}: its NSGs are not enforced: {exc}")
+                self._error(key, f"virtual network {vnet_id}: its IPv{version} NSGs are not enforced: {exc}")
         for key in [k for k in self._filters if k not in ready]:
             del self._filters[key]
 

@@ -205,7 +205,7 @@ def _port_args(rule: Rule, version: int) -> list[list[str]]:
             for proto in protocols for low, high in rule.ports]
 
 
-def iptables_rules(rules: Sequence[Rule], version: int = 4) -> list[list[str]]:
+def iptables_rules(rules: Sequence[Rule], version: int) -> list[list[str]]:
     """One NSG direction as iptables (``version`` 4) or ip6tables (6) rule arguments for a
     chain of its own: an allowed flow RETURNs (the other level still judges it), a denied one
     is DROPped. A rule with no source or no destination of the version matches nothing there."""
@@ -239,7 +239,7 @@ class NicSecurity:
     nic_outbound: tuple[str, tuple[Rule, ...]] | None
 
 
-def filter_table(nics: Sequence[NicSecurity], version: int = 4) -> str:
+def filter_table(nics: Sequence[NicSecurity], version: int) -> str:
     """``iptables-restore`` (``version`` 4) or ``ip6tables-restore`` (6) input for the filter
     table of a VNet's router.
 

@@ -13,6 +13,7 @@ from azlab.dataplane import vm_container, vnet
 from azlab.dataplane.lb import BackendMember, LoadBalancerView, NatTarget
 from azlab.dataplane.security import SecurityView
 from azlab.dataplane.vnet import vnet_of
+from azlab.models.network.addressing import subnet_prefix
 from azlab.models.network.lb_members import backend_name, nic_members
 from azlab.models.network.nic import primary_ip_configuration
 from azlab.models.store import Store, key_of
@@ -30,12 +31,12 @@ def _mac(nic: dict) -> str:
 
 
 def _subnet_cidr(store: Store, subnet_id: str) -> str | None:
-    """The prefix of the subnet that holds a NIC (its first, when it has several)."""
+    """The IPv4 prefix of the subnet that holds a NIC (the one its primary address comes from)."""
     name = subnet_id.rstrip("/").rsplit("/subnets/", 1)[1]
     for subnet in (store.get(vnet_of(subnet_id)) or {}).get("properties", {}).get("subnets", []):
         if subnet["name"].lower() == name.lower():
-            prefixes = subnet_prefixes(subnet)
-            return prefixes[0] if prefixes else None
+            network = subnet_prefix(subnet, "IPv4")
+            return str(network) if network else None
     return None
 
 

@@ -76,7 +76,7 @@ class SecurityView:
         subnet_nsg, nic_nsg = self._nsg_ids(nic, config)
         return self._rules(subnet_nsg, "Inbound", tags), self._rules(nic_nsg, "Inbound", tags)
 
-    def vnet_filter(self, vnet_id: str, version: int = 4) -> str:
+    def vnet_filter(self, vnet_id: str, version: int) -> str:
         """The filter table of one IP version of the VNet's router: every NIC of the VNet, its
         NSGs on its path."""
         tags = self.tags(vnet_id)

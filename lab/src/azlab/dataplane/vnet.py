@@ -70,8 +70,6 @@ ROUTE_TABLE_BASE = 0x10000
 #: kernel table number they use (``routes.py``).
 ROUTE_RULE_PREFERENCE = 1000
 SUBNET_TABLE_BASE = 0x20000
-HOST_INPUT_CHAIN = "AZLAB-VNET-INPUT"
-HOST_FORWARD_CHAIN = "AZLAB-VNET-FORWARD"
 
 
 class NetworkError(RuntimeError):
@@ -171,10 +169,17 @@ def _link_exists(name: str, ns: str | None = None) -> bool:
 
 
 def _addresses(ns: str | None, dev: str, family: str = "inet") -> set[str]:
-    """``address/length`` of one family (``inet``, ``inet6``) on an interface."""
+    """``address/length`` of one family (``inet``, ``inet6``) on an interface; IPv6 link-local
+    addresses (the kernel's own, and the gateway's) are not counted."""
     out = ip("-j", "addr", "show", "dev", dev, ns=ns).stdout
     return {f"{a['local']}/{a['prefixlen']}" for link in json.loads(out or "[]") for a in link.get("addr_info", [])
-            if a.get("family") == family}
+            if a.get("family") == family and a.get("scope") != "link"}
+
+
+def ipv6_enabled() -> bool:
+    """Whether the host runs IPv6 (a kernel booted with ipv6.disable=1, or disable_ipv6, does not)."""
+    path = Path("/proc/sys/net/ipv6/conf/all/disable_ipv6")
+    return path.exists() and path.read_text().strip() == "0"
 
 
 def _host_transit_networks() -> set[ipaddress.IPv4Network]:
@@ -207,10 +212,12 @@ def ensure_vnet(lab: str, vnet: VNet) -> str:
         ip("netns", "add", ns)
     ip("link", "set", "lo", "up", ns=ns)
     # no reverse-path filter (a namespace inherits the host's): an appliance hands packets
-    # back with sources that are not its own; no duplicate address detection: the lab
-    # hands out every address once, and a tentative address would not answer for a second
-    sysctl(ns, {"net.ipv4.ip_forward": "1", "net.ipv4.conf.all.rp_filter": "0", "net.ipv4.conf.default.rp_filter": "0",
-                "net.ipv6.conf.all.forwarding": "1", "net.ipv6.conf.default.accept_dad": "0"})
+    # back with sources that are not its own
+    sysctl(ns, {"net.ipv4.ip_forward": "1", "net.ipv4.conf.all.rp_filter": "0", "net.ipv4.conf.default.rp_filter": "0"})
+    if ipv6_enabled():
+        # no duplicate address detection: the lab hands out every address once, and a
+        # tentative address would not answer for a second
+        sysctl(ns, {"net.ipv6.conf.all.forwarding": "1", "net.ipv6.conf.default.accept_dad": "0"})
     # each IPv4 subnet's gateway; the IPv6 one is link-local, on each NIC's link (ensure_nic)
     wanted = {f"{PLATFORM_ADDRESS}/32",
               *(f"{gateway(cidr)}/32" for cidr in vnet.subnet_cidrs if ipaddress.ip_network(cidr, strict=False).version == 4)}
@@ -220,7 +227,8 @@ def ensure_vnet(lab: str, vnet: VNet) -> str:
     for address in sorted(present - wanted - {"127.0.0.1/8"}):
         ip("addr", "del", address, "dev", "lo", ns=ns)
     host_address = _ensure_uplink(lab, vnet.id, ns)
-    _ensure_uplink_ipv6(uplink_name(lab, vnet.id), ns, host_address)
+    if ipv6_enabled():
+        _ensure_uplink_ipv6(uplink_name(lab, vnet.id), ns, host_address)
     return host_address
 
 
@@ -259,23 +267,26 @@ def _source_table(host_address: str) -> int:
 def _ensure_uplink_ipv6(host_end: str, ns: str, host_address: str) -> None:
     """The uplink's IPv6 twin: the same source route for the LBs' IPv6 flows, rewritten to
     Azure's IPv6 probe source in the router. The VNet gets no IPv6 route out (the host has none)."""
-    vnet_address = str(ipaddress.ip_address(host_address) + 1)
-    host6, vnet6 = transit_ipv6(host_address), transit_ipv6(vnet_address)
-    if f"{host6}/126" in _addresses(None, host_end, "inet6") and f"{vnet6}/126" in _addresses(ns, UPLINK_IN_VNET, "inet6"):
-        return  # made with the uplink (or on a pass before)
+    host6, vnet6 = transit_ipv6(host_address), transit_ipv6(str(ipaddress.ip_address(host_address) + 1))
+    table = str(_source_table(host_address))
+    snat = ["-s", host6, "!", "-o", UPLINK_IN_VNET, "-j", "SNAT", "--to-source", PLATFORM_ADDRESS_V6]
+    nat = ("ip6tables", "-w", "10", "-t", "nat")
+    made = (f"{host6}/126" in _addresses(None, host_end, "inet6")
+            and f"{vnet6}/126" in _addresses(ns, UPLINK_IN_VNET, "inet6")
+            and ip("-6", "rule", "show", "from", host6, "pref", str(RULE_PREFERENCE)).stdout.strip()
+            and in_namespace(ns, *nat, "-C", "POSTROUTING", *snat, check=False).returncode == 0)
+    if made:
+        return
     ip("-6", "addr", "replace", f"{host6}/126", "dev", host_end, "nodad")
     ip("-6", "addr", "replace", f"{vnet6}/126", "dev", UPLINK_IN_VNET, "nodad", ns=ns)
-    table = str(_source_table(host_address))
     ip("-6", "route", "replace", "default", "via", vnet6, "dev", host_end, "table", table)
     ip("-6", "rule", "del", "from", host6, "pref", str(RULE_PREFERENCE), check=False)
     ip("-6", "rule", "add", "from", host6, "lookup", table, "pref", str(RULE_PREFERENCE))
-    nat = ("ip6tables", "-w", "10", "-t", "nat")
     in_namespace(ns, *nat, "-F", "POSTROUTING")
-    in_namespace(ns, *nat, "-A", "POSTROUTING", "-s", host6, "!", "-o", UPLINK_IN_VNET, "-j", "SNAT",
-                 "--to-source", PLATFORM_ADDRESS_V6)
+    in_namespace(ns, *nat, "-A", "POSTROUTING", *snat)
 
 
-def apply_filter(lab: str, vnet_id: str, table: str, version: int = 4) -> None:
+def apply_filter(lab: str, vnet_id: str, table: str, version: int) -> None:
     """Replace the filter table of one IP version of the VNet's router (``iptables-restore``
     or ``ip6tables-restore``: all at once)."""
     command = "iptables-restore" if version == 4 else "ip6tables-restore"
@@ -349,7 +360,7 @@ def remove_namespace(ns: str) -> None:
 
 def prune_source_rules() -> None:
     """Drop the per-VNet source routes (both versions) whose uplink address is gone from the host."""
-    for family in ("-4", "-6"):
+    for family in ("-4", "-6") if ipv6_enabled() else ("-4",):
         local = {a["local"] for link in json.loads(ip("-j", family, "addr", "show").stdout or "[]")
                  for a in link.get("addr_info", [])}
         for rule in json.loads(ip("-j", family, "rule", "show").stdout or "[]"):
@@ -384,8 +395,9 @@ def nic_ready(lab: str, port: NicPort) -> bool:
     if ns not in namespaces(ns) or not _link_exists("eth0", ns):
         return False
     prefix = ipaddress.ip_network(port.subnet_cidr, strict=False).prefixlen
+    # exactly its IPv6 addresses: one the NIC gave up may already be another NIC's
     return (f"{port.private_ip}/{prefix}" in _addresses(ns, "eth0")
-            and {f"{address}/128" for address in port.ipv6_addresses} <= _addresses(ns, "eth0", "inet6"))
+            and {f"{address}/128" for address in port.ipv6_addresses} == _addresses(ns, "eth0", "inet6"))
 
 
 def ensure_nic(lab: str, port: NicPort) -> str:
@@ -397,12 +409,16 @@ def ensure_nic(lab: str, port: NicPort) -> str:
     ns = nic_namespace(lab, port.nic_id)
     if nic_ready(lab, port):
         return str(namespace_path(ns))
+    if port.ipv6_addresses and not ipv6_enabled():
+        raise NetworkError(f"NIC {port.nic_id} has IPv6 addresses ({', '.join(port.ipv6_addresses)}), but IPv6 is "
+                           "disabled on this host (net.ipv6.conf.all.disable_ipv6)")
     vnet_ns = vnet_namespace(lab, port.vnet_id)
     veth = nic_veth_name(port.nic_id)
     remove_namespace(ns)
     ip("link", "del", veth, ns=vnet_ns, check=False)
     ip("netns", "add", ns)
-    sysctl(ns, {"net.ipv6.conf.default.accept_dad": "0", "net.ipv6.conf.default.accept_ra": "0"})
+    if ipv6_enabled():
+        sysctl(ns, {"net.ipv6.conf.default.accept_dad": "0", "net.ipv6.conf.default.accept_ra": "0"})
     prefix = ipaddress.ip_network(port.subnet_cidr, strict=False).prefixlen
     ip("link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", ns, ns=vnet_ns)
     ip("link", "set", "lo", "up", ns=ns)
@@ -412,7 +428,8 @@ def ensure_nic(lab: str, port: NicPort) -> str:
     ip("route", "add", "default", "via", gateway(port.subnet_cidr), ns=ns)
     _set_forwarding(ns, port.forwarding)
     sysctl(vnet_ns, {f"net.ipv4.conf.{veth}.proxy_arp": "1"})
-    ip("-6", "addr", "add", f"{PLATFORM_ADDRESS_V6}/64", "dev", veth, "nodad", ns=vnet_ns)
+    if ipv6_enabled():
+        ip("-6", "addr", "add", f"{PLATFORM_ADDRESS_V6}/64", "dev", veth, "nodad", ns=vnet_ns)
     ip("link", "set", veth, "up", ns=vnet_ns)
     ip("route", "replace", f"{port.private_ip}/32", "dev", veth, ns=vnet_ns)
     for address in port.ipv6_addresses:

@@ -28,33 +28,21 @@ def vm_body(name, data_disks=()):
         "networkProfile": {"networkInterfaces": [{"id": f"{RG}/Microsoft.Network/networkInterfaces/{name}-nic1"}]}}}
 
 
-def problems(resources, sets=(), outside=(), vm_count=2, fd=2, ud=5):
-    return tier_existing.problems(PLAN, "app1", vm_count, fd, ud, list(resources), list(sets), list(outside))
+def problems(sets=(), outside=(), vm_count=2, fd=2, ud=5):
+    return tier_existing.problems(PLAN, "app1", vm_count, fd, ud, list(sets), list(outside))
 
 
 def test_a_first_run_and_a_matching_tier_pass():
-    assert problems([]) == []
-    held = [resource("app1-vm1"), resource("app1-vm2"), resource("app1-as", "Microsoft.Compute/availabilitySets")]
-    assert problems(held, [avset(members=("app1-vm1", "app1-vm2"))]) == []
-
-
-def test_vms_beyond_the_count_are_refused_by_number_not_by_text():
-    held = [resource(n) for n in ("app1-vm1", "app1-vm2", "app1-vm10", "app1-vm3", "other-vm9", "app1-vm2-old")]
-    assert tier_existing.beyond_plan(held, "app1", 2) == ["app1-vm3", "app1-vm10"]
-    found = problems(held, [avset(members=("app1-vm1", "app1-vm2", "app1-vm3", "app1-vm10"))])
-    assert len(found) == 1
-    assert found[0].startswith("webfarm_vm_count: 2 is lower than the number of VMs the tier already has")
-    assert "(app1-vm3, app1-vm10 exist beyond it)" in found[0] and "Keep webfarm_vm_count at 10" in found[0]
-    assert "its NAT rule on app1-lb" in found[0]
+    assert problems() == []
+    assert problems([avset(members=("app1-vm1", "app1-vm2"))]) == []
 
 
 def test_other_domain_counts_name_each_variable_and_the_way_out():
-    held = [resource("app1-as", "Microsoft.Compute/availabilitySets")]
-    found = problems(held, [avset(fd=2, ud=5)], fd=3, ud=10)
+    found = problems([avset(fd=2, ud=5)], fd=3, ud=10)
     assert found[0].startswith("webfarm_fault_domains, webfarm_update_domains: availability set app1-as")
     assert "already exists with 2 fault domains and 5 update domains" in found[0]
     assert "set webfarm_fault_domains: 2 and webfarm_update_domains: 5" in found[0]
-    only_ud = problems(held, [avset()], ud=10)
+    only_ud = problems([avset()], ud=10)
     assert only_ud[0].startswith("webfarm_update_domains: availability set app1-as")
 
 
@@ -63,7 +51,7 @@ def test_a_vm_outside_the_set_gets_the_recreate_from_disk_steps():
             resource("old-as", "Microsoft.Compute/availabilitySets")]
     sets = [avset(members=("app1-vm2",)), avset("old-as", members=("app1-vm1",))]
     assert tier_existing.outsiders(held, PLAN, sets[0]) == ["app1-vm1"]
-    found = problems(held, sets, [vm_body("app1-vm1", data_disks=("app1-vm1-data",))])
+    found = problems(sets, [vm_body("app1-vm1", data_disks=("app1-vm1-data",))])
     assert len(found) == 1
     text = found[0]
     assert text.startswith("app1-vm1, a VM of this plan (webfarm_app app1, webfarm_vm_count 2)")
@@ -76,10 +64,9 @@ def test_a_vm_outside_the_set_gets_the_recreate_from_disk_steps():
 
 
 def test_without_the_plans_set_the_steps_create_it_and_every_problem_is_reported():
-    held = [resource("app1-vm1"), resource("app1-vm2"), resource("app1-vm3")]
-    found = problems(held, [], [vm_body("app1-vm1"), vm_body("app1-vm2")])
-    assert [f.split(" ", 1)[0] for f in found] == ["webfarm_vm_count:", "app1-vm1,", "app1-vm2,"]
-    assert "(it is in no availability set)" in found[1]
-    assert "(2) create the set: azure.azcollection.azure_rm_availabilityset name=app1-as" in found[1]
-    assert "(3) create it again in the set" in found[1]
+    found = problems([], [vm_body("app1-vm1"), vm_body("app1-vm2")])
+    assert [f.split(" ", 1)[0] for f in found] == ["app1-vm1,", "app1-vm2,"]
+    assert "(it is in no availability set)" in found[0]
+    assert "(2) create the set: azure.azcollection.azure_rm_availabilityset name=app1-as" in found[0]
+    assert "(3) create it again in the set" in found[0]
     assert all("\n" not in f for f in found), "one line per problem"

@@ -69,8 +69,18 @@ def test_valid_defaults_pass_and_plan_follows_seed_000():
              'os_disk': 'app1-vm%d-osdisk' % n, 'data_disk': None}
             for n in (1, 2)
         ],
+        'vm_naming': {'app': 'app1', 'nat_rule_prefix': 'ssh', 'nat_frontend_port_base': 50000, 'data_disk': False},
         'tags': {'webfarm_app': 'app1', 'webfarm_env': 'dev'},
     }
+
+
+def test_plan_vms_gives_a_reshaped_tier_its_numbers():
+    plan = tier_plan.build_plan(params(data_disk_size_gb=64, vm_count=3))
+    vms = tier_plan.plan_vms(plan, [1, 3, 4])
+    assert [vm['name'] for vm in vms] == ['app1-vm1', 'app1-vm3', 'app1-vm4']
+    assert [vm['nat_frontend_port'] for vm in vms] == [50001, 50003, 50004]
+    assert [vm['nat_rule'] for vm in vms] == ['ssh-vm1', 'ssh-vm3', 'ssh-vm4']
+    assert vms[0] == plan['vms'][0] and vms[2]['data_disk'] == 'app1-vm4-data1'
 
 
 def test_plan_options_https_data_disk_resource_group_tags_and_nat_base():

@@ -148,11 +148,6 @@ def _bracketed(address: str) -> str:
     return f"[{address}]" if ":" in address else address
 
 
-def _version(bind: str) -> int:
-    """The IP version of a ``bind`` line's address."""
-    return 6 if bind.startswith("[") else 4
-
-
 def _valid_ip(value) -> str | None:
     try:
         return str(ipaddress.ip_address(value))
@@ -192,24 +187,26 @@ class _Translator:
         if not frontend_port or not backend_port:
             self.warn(where, "frontendPort and backendPort 1-65535 are required (HA ports are not served)")
             return None
-        bind = self.bind(where, props.get("frontendIPConfiguration"), frontend_port)
-        if not bind:
+        bound = self.bind(where, props.get("frontendIPConfiguration"), frontend_port)
+        if not bound:
             return None
+        bind, version = bound
         if props.get("enableFloatingIP"):
             self.warn(where, "floating IP is not emulated; backends receive the flow on their own address")
         probe = self.probe(where, props.get("probe"))
         name = backend_name("lbr", rule["name"])
         members = self.pools.get((props.get("backendAddressPool") or {}).get("id", "").rstrip("/").lower(), ())
-        valid = [member for member in members if self.valid_member(where, member)]
+        valid = [member for member in members if self.valid_member(where, member, version)]
         servers = [self.rule_server(name, rule["name"], member, backend_port, probe) for member in valid]
         lines = [f"listen {name}", f"    bind {bind}",
-                 *self.source_acl(where, [self.allowed(member, backend_port) for member in valid], _version(bind)),
+                 *self.source_acl(where, [self.allowed(member, backend_port) for member in valid], version),
                  *self.distribution(props.get("loadDistribution")),
                  *self.idle_timeouts(props), *self.probe_lines(probe)]
         return "\n".join(lines + [self.server_line(ref) for ref in sorted(servers, key=lambda r: r.server)] + [""])
 
-    def bind(self, where: str, frontend_ref: dict | None, port: int) -> str | None:
-        """``<public IP address>:<port>``, once per address and port (as Azure enforces)."""
+    def bind(self, where: str, frontend_ref: dict | None, port: int) -> tuple[str, int] | None:
+        """(``<public IP address>:<port>``, its IP version), once per address and port (as
+        Azure enforces)."""
         frontend = self.frontends.get(_name_of_ref(frontend_ref) or "")
         if frontend is None:
             self.warn(where, "its frontendIPConfiguration is not in the load balancer")
@@ -226,11 +223,13 @@ class _Translator:
             self.warn(where, f"{address}:{port} is already used by another rule")
             return None
         self.binds.add((address, port))
+        if ipaddress.ip_address(address).version == 4:
+            return f"{address}:{port}", 4
         # the IPv6 public range is routed to the host, not configured on it: binding one of
         # its addresses needs IP_TRANSPARENT (HAProxy runs as root). ``v6only``: without it
         # HAProxy 2.6 does not hand the IPv4 listeners of a mixed configuration over to the
         # new worker on a reload (with ``noreuseport``), and they vanish — measured
-        return f"[{address}]:{port} transparent v6only" if ":" in address else f"{address}:{port}"
+        return f"[{address}]:{port} transparent v6only", 6
 
     def probe(self, where: str, ref: dict | None) -> Probe | None:
         """The rule's probe, with Azure's defaults and the lab's minimum interval."""
@@ -323,9 +322,15 @@ class _Translator:
         ssl = " check-ssl verify none" if probe.protocol == "Https" else ""
         return lines + [f"    default-server inter {probe.interval}s fall {probe.threshold} rise {RISE}{ssl}"]
 
-    def valid_member(self, where: str, member: BackendMember) -> bool:
-        if _valid_ip(member.private_ip) is None:
+    def valid_member(self, where: str, member: BackendMember, version: int) -> bool:
+        """A member with a private IP of the frontend's version (the control plane refuses
+        others; a pool read while a NIC changed may still hold one)."""
+        address = _valid_ip(member.private_ip)
+        if address is None:
             self.warn(where, f"backend {member.ip_configuration_id} has no valid private IP; not served")
+            return False
+        if ipaddress.ip_address(address).version != version:
+            self.warn(where, f"backend {member.ip_configuration_id} is not IPv{version} like its frontend; not served")
             return False
         return True
 
@@ -373,8 +378,12 @@ class _Translator:
         if not frontend_port or not backend_port:
             self.warn(where, "frontendPort and backendPort 1-65535 are required")
             return None
-        bind = self.bind(where, props.get("frontendIPConfiguration"), frontend_port)
-        if not bind:
+        bound = self.bind(where, props.get("frontendIPConfiguration"), frontend_port)
+        if not bound:
+            return None
+        bind, version = bound
+        if ipaddress.ip_address(target.private_ip).version != version:
+            self.warn(where, f"target {target.ip_configuration_id} is not IPv{version} like its frontend; not served")
             return None
         ref = ServerRef(backend=backend_name("nat", rule["name"]), server=server_name(target.ip_configuration_id),
                         kind="nat", rule=rule["name"], ip_configuration_id=target.ip_configuration_id,
@@ -382,5 +391,5 @@ class _Translator:
                         admin_state="None", source=target.source)
         self.servers.append(ref)
         return "\n".join([f"listen {ref.backend}", f"    bind {bind}",
-                          *self.source_acl(where, [self.allowed(target, backend_port)], _version(bind)),
+                          *self.source_acl(where, [self.allowed(target, backend_port)], version),
                           *self.idle_timeouts(props), self.server_line(ref), ""])

@@ -35,6 +35,34 @@ def is_reserved(network: Network, address: Address) -> bool:
     return offset < 4 or offset == network.num_addresses - 1
 
 
+def static_address(network: Network, requested, in_use: dict[str, str], config_id: str, target: str,
+                   version: str) -> str:
+    """A Static address: given, of the configuration's version, inside the subnet, not
+    reserved, not another configuration's."""
+    if requested in (None, ""):
+        raise missing_property(f"{target}.privateIPAddress", "Static private IP allocation")
+    address = ip_address(requested, f"{target}.privateIPAddress")
+    if version_name(address) != version:
+        raise invalid_parameter(f"{target}.privateIPAddress",
+                                f"Private IP address {address} is not an {version} address, the "
+                                f"privateIPAddressVersion of {config_id}.")
+    if address not in network:
+        raise ArmError(400, "PrivateIPAddressNotInSubnet",
+                       f"Private static IP address {address} does not belong to the range of subnet prefix "
+                       f"{network}.", target=f"{target}.privateIPAddress")
+    if is_reserved(network, address):
+        # (unverified code) Azure refuses the reserved addresses of a subnet.
+        raise ArmError(400, "PrivateIPAddressInReservedRange",
+                       f"Private static IP address {address} falls within reserved IP range of subnet prefix "
+                       f"{network}.", target=f"{target}.privateIPAddress")
+    holder = in_use.get(str(address))
+    if holder and not same_id(holder, config_id):
+        raise ArmError(400, "PrivateIPAddressInUse",
+                       f"IP configuration {config_id} is using the private IP address {address} which is "
+                       f"already allocated to resource {holder}.", target=f"{target}.privateIPAddress")
+    return str(address)
+
+
 def assign_private_ip(ctx: Context, subnet_id: str, subnet: dict, method: str, requested, current: str | None,
                       taken: dict[str, str], owner_id: str, config_id: str, target: str, version: str = "IPv4") -> str:
     """The private IP of address ``version`` an ip configuration gets in ``subnet``.
@@ -53,28 +81,7 @@ def assign_private_ip(ctx: Context, subnet_id: str, subnet: dict, method: str, r
         if address and not config.lower().startswith(owner_id.lower() + "/"):
             in_use.setdefault(address, config)
     if method == "Static":
-        if requested in (None, ""):
-            raise missing_property(f"{target}.privateIPAddress", "Static private IP allocation")
-        address = ip_address(requested, f"{target}.privateIPAddress")
-        if version_name(address) != version:
-            raise invalid_parameter(f"{target}.privateIPAddress",
-                                    f"Private IP address {address} is not an {version} address, the "
-                                    f"privateIPAddressVersion of {config_id}.")
-        if address not in network:
-            raise ArmError(400, "PrivateIPAddressNotInSubnet",
-                           f"Private static IP address {address} does not belong to the range of subnet prefix "
-                           f"{network}.", target=f"{target}.privateIPAddress")
-        if is_reserved(network, address):
-            # (unverified code) Azure refuses the reserved addresses of a subnet.
-            raise ArmError(400, "PrivateIPAddressInReservedRange",
-                           f"Private static IP address {address} falls within reserved IP range of subnet prefix "
-                           f"{network}.", target=f"{target}.privateIPAddress")
-        holder = in_use.get(str(address))
-        if holder and not same_id(holder, config_id):
-            raise ArmError(400, "PrivateIPAddressInUse",
-                           f"IP configuration {config_id} is using the private IP address {address} which is "
-                           f"already allocated to resource {holder}.", target=f"{target}.privateIPAddress")
-        return str(address)
+        return static_address(network, requested, in_use, config_id, target, version)
     if current and ipaddress.ip_address(current) in network and current not in in_use:
         return current
     # lazily: an IPv6 /64 has 2**64 candidates

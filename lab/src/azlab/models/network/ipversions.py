@@ -6,10 +6,14 @@ members when a NIC joins it."""
 
 from __future__ import annotations
 
+import ipaddress
+
 from azlab.models.base import Context
 from azlab.models.errors import ArmError
-from azlab.models.ids import same_id
+from azlab.models.ids import ResourceId, same_id
 from azlab.models.network.backrefs import nic_ip_configurations
+from azlab.models.network.lb_members import nic_members
+from azlab.models.network.values import version_name
 
 
 def config_version(config: dict) -> str:
@@ -17,12 +21,15 @@ def config_version(config: dict) -> str:
     return (config.get("properties") or {}).get("privateIPAddressVersion") or "IPv4"
 
 
+def public_ip_version(pip: dict) -> str:
+    return (pip.get("properties") or {}).get("publicIPAddressVersion") or "IPv4"
+
+
 def frontend_version(ctx: Context, frontend: dict) -> str:
     """The version an LB frontend serves: its public IP's, else its private address's."""
     pip_id = ((frontend.get("properties") or {}).get("publicIPAddress") or {}).get("id")
     if pip_id:
-        pip = ctx.get(pip_id) or {}
-        return (pip.get("properties") or {}).get("publicIPAddressVersion") or "IPv4"
+        return public_ip_version(ctx.get(pip_id) or {})
     return config_version(frontend)
 
 
@@ -63,12 +70,32 @@ def mixed_pool(pool_id: str, config_id: str, version: str, other_id: str, other_
                     f"backend address pool {pool_id}.", target=target)
 
 
-def rule_mismatch(rule_id: str, rule_version: str, config_id: str, version: str, target: str) -> ArmError:
-    # (unverified code) Azure refuses it (azure-cli#27013); its code is not documented
-    return ArmError(400, "LoadBalancingRuleFrontendAndBackendIpVersionMismatch",
-                    f"Load balancing rule {rule_id} has a {rule_version} frontend, but ip configuration {config_id} of "
-                    f"its backend pool is {version}: a rule forwards to ip configurations of its frontend's version.",
-                    target=target)
+def rule_mismatch(rule_id: str, rule_version: str, backend: str, version: str, target: str) -> ArmError:
+    """A load-balancing rule (or inbound NAT rule) and a backend of another version."""
+    # (unverified codes) Azure refuses both (azure-cli#27013); the codes are not documented
+    nat = "/inboundNatRules/" in rule_id
+    code = ("InboundNatRuleFrontendAndBackendIpVersionMismatch" if nat
+            else "LoadBalancingRuleFrontendAndBackendIpVersionMismatch")
+    return ArmError(400, code, f"{'Inbound NAT' if nat else 'Load balancing'} rule {rule_id} has a {rule_version} "
+                               f"frontend, but its backend {backend} is {version}: a rule forwards to backends of its "
+                               "frontend's version.", target=target)
+
+
+def nat_rule_version(ctx: Context, rule_id: str) -> str | None:
+    """The version of an inbound NAT rule's frontend (None when the rule is not found)."""
+    lb = ctx.get(rule_id.rsplit("/inboundNatRules/", 1)[0]) or {}
+    props = lb.get("properties") or {}
+    rule = next((r for r in props.get("inboundNatRules", []) if same_id(r["id"], rule_id)), None)
+    frontend_id = (((rule or {}).get("properties") or {}).get("frontendIPConfiguration") or {}).get("id")
+    frontend = next((f for f in props.get("frontendIPConfigurations", []) if same_id(f["id"], frontend_id)), None)
+    return frontend_version(ctx, frontend) if frontend else None
+
+
+def check_nat_rule(ctx: Context, rule_id: str, config_id: str, version: str, target: str) -> None:
+    """An ip configuration takes an inbound NAT rule of its own version only."""
+    rule_version = nat_rule_version(ctx, rule_id)
+    if rule_version and rule_version != version:
+        raise rule_mismatch(rule_id, rule_version, config_id, version, target)
 
 
 def check_joining_pool(ctx: Context, pool_id: str, nic_id: str, config_id: str, version: str, target: str) -> None:
@@ -92,3 +119,33 @@ def check_nic_pools(configs: list[dict]) -> None:
                 raise mixed_pool(ref["id"], config["id"], config_version(config), other_id, other_version,
                                  f"properties.ipConfigurations[{index}].properties.loadBalancerBackendAddressPools")
 
+
+
+def check_lb_versions(ctx: Context, lb_id: ResourceId, built: dict) -> None:
+    """An IPv6 frontend needs an IPv4 one beside it; each rule and NAT rule forwards to backends
+    (NIC ip configurations, IP-based pool addresses) of its frontend's version."""
+    versions = {f["id"].lower(): frontend_version(ctx, f) for f in built["frontendIPConfigurations"]}
+    if "IPv6" in versions.values() and "IPv4" not in versions.values():
+        raise ArmError(400, "AtleastOneIpV4RequiredForIpV6LbFrontendIpConfiguration",
+                       "At least one IPv4 frontend ipConfiguration is required for an IPv6 frontend ipConfiguration on "
+                       f"the load balancer {lb_id}.", target="properties.frontendIPConfigurations")
+    pools = {pool["id"].lower(): pool for pool in built["backendAddressPools"]}
+    for index, rule in enumerate(built["loadBalancingRules"]):
+        version = versions[rule["properties"]["frontendIPConfiguration"]["id"].lower()]
+        for position, ref in enumerate(rule["properties"].get("backendAddressPools") or []):
+            target = f"properties.loadBalancingRules[{index}].properties.backendAddressPools[{position}]"
+            addresses = (pools[ref["id"].lower()]["properties"].get("loadBalancerBackendAddresses") or [])
+            backends = [*pool_members(ctx, ref["id"]),
+                        *((f"{ref['id']}/loadBalancerBackendAddresses/{a['name']}",
+                           version_name(ipaddress.ip_address(a["properties"]["ipAddress"])))
+                          for a in addresses if a["properties"].get("ipAddress"))]
+            for backend, backend_version in backends:
+                if backend_version != version:
+                    raise rule_mismatch(rule["id"], version, backend, backend_version, target)
+    members = nic_members(ctx, str(lb_id))
+    for index, rule in enumerate(built["inboundNatRules"]):
+        version = versions[rule["properties"]["frontendIPConfiguration"]["id"].lower()]
+        for _, config in members.get(rule["id"].lower(), []):
+            if config_version(config) != version:
+                raise rule_mismatch(rule["id"], version, config["id"], config_version(config),
+                                    f"properties.inboundNatRules[{index}].properties.frontendIPConfiguration")

@@ -17,7 +17,7 @@ from azlab.models.errors import ArmError, invalid_parameter, invalid_reference, 
 from azlab.models.ids import ResourceId, same_id
 from azlab.models.network.addressing import assign_private_ip
 from azlab.models.network.backrefs import nic_ip_configurations, require_unshared_public_ip
-from azlab.models.network.ipversions import frontend_version, pool_members, rule_mismatch
+from azlab.models.network.ipversions import check_lb_versions
 from azlab.models.network.lb_members import backend_name, nic_members, references_pool, render_pool
 from azlab.models.network.common import (
     CHILD_NAMES, LB_TYPE, MIN_API_VERSION, child_body, EmbeddedType, ReadOnlyEmbeddedType, sub, without,
@@ -119,7 +119,7 @@ class Builder:
                  for kind, child_type, method in CHILDREN}
         self.check_ports()
         self.check_public_ips(built["frontendIPConfigurations"])
-        self.check_versions(built)
+        check_lb_versions(self.ctx, self.rid, built)
         self.check_nic_references(built)
         add_back_references(built)
         return built
@@ -393,23 +393,6 @@ class Builder:
                                target=target)
             seen.add(pip.lower())
             require_unshared_public_ip(self.ctx, pip, str(self.rid), target)
-
-    def check_versions(self, built: dict) -> None:
-        """An IPv6 frontend needs an IPv4 one beside it; a rule forwards to ip configurations of
-        its frontend's version."""
-        versions = {f["id"].lower(): frontend_version(self.ctx, f) for f in built["frontendIPConfigurations"]}
-        if "IPv6" in versions.values() and "IPv4" not in versions.values():
-            raise ArmError(400, "AtleastOneIpV4RequiredForIpV6LbFrontendIpConfiguration",
-                           "At least one IPv4 frontend ipConfiguration is required for an IPv6 frontend ipConfiguration "
-                           f"on the load balancer {self.rid}.", target="properties.frontendIPConfigurations")
-        for index, rule in enumerate(built["loadBalancingRules"]):
-            props = rule["properties"]
-            version = versions[props["frontendIPConfiguration"]["id"].lower()]
-            for pool in props.get("backendAddressPools") or []:
-                for config_id, config_version in pool_members(self.ctx, pool["id"]):
-                    if config_version != version:
-                        raise rule_mismatch(rule["id"], version, config_id, config_version,
-                                            f"properties.loadBalancingRules[{index}].properties.backendAddressPools")
 
     def check_nic_references(self, built: dict) -> None:
         """Pools and NAT rules NICs point at cannot disappear from under them."""

@@ -9,7 +9,7 @@ from azlab.models.errors import ArmError, invalid_parameter, missing_property
 from azlab.models.ids import ResourceId, same_id
 from azlab.models.network.addressing import assign_private_ip
 from azlab.models.network.backrefs import nic_ip_configurations, require_unshared_public_ip
-from azlab.models.network.ipversions import check_joining_pool, check_nic_pools
+from azlab.models.network.ipversions import check_joining_pool, check_nat_rule, check_nic_pools, public_ip_version
 from azlab.models.network.common import (
     CHILD_NAMES, MIN_API_VERSION, NIC_TYPE, VM_TYPE, child_body, ReadOnlyEmbeddedType, sub, without,
 )
@@ -140,21 +140,27 @@ def build_ip_configuration(ctx: Context, nic: ResourceId, etag: str, item: dict,
             props[key] = [sub(r) for r in refs]
     for index, rule in enumerate(props.get("loadBalancerInboundNatRules") or []):
         check_nat_rule_free(ctx, rule["id"], str(nic), config_id, f"{p}.loadBalancerInboundNatRules[{index}].id")
+        check_nat_rule(ctx, rule["id"], config_id, version, f"{p}.loadBalancerInboundNatRules[{index}].id")
     pip = ref_id(props.get("publicIPAddress"), f"{p}.publicIPAddress")
     props.pop("publicIPAddress", None)
     if pip:
-        pip_body = ctx.require_reference(pip, config_id, f"{p}.publicIPAddress.id")
-        pip_version = pip_body["properties"].get("publicIPAddressVersion", "IPv4")
-        if pip_version != version:
-            raise ArmError(400, "IPVersionForPublicIpAndNicIpConfigurationMustMatch",
-                           f"IP version for publicIPAddress {pip}, version {pip_version} and network interface "
-                           f"ipConfiguration {config_id}, version {version} must match.", target=f"{p}.publicIPAddress.id")
-        require_unshared_public_ip(ctx, pip, str(nic), f"{p}.publicIPAddress.id")
-        props["publicIPAddress"] = sub(pip)
+        props["publicIPAddress"] = public_ip_reference(ctx, pip, str(nic), config_id, version, f"{p}.publicIPAddress.id")
     for index, pool in enumerate(props.get("loadBalancerBackendAddressPools") or []):
         check_joining_pool(ctx, pool["id"], str(nic), config_id, version,
                            f"{p}.loadBalancerBackendAddressPools[{index}].id")
     return child_body(str(nic), etag, IPCONFIG_TYPE, name, props)
+
+
+def public_ip_reference(ctx: Context, pip: str, nic_id: str, config_id: str, version: str, target: str) -> dict:
+    """The reference to a public IP that exists, is of the ip configuration's version and
+    serves no other ip configuration."""
+    pip_version = public_ip_version(ctx.require_reference(pip, config_id, target))
+    if pip_version != version:
+        raise ArmError(400, "IPVersionForPublicIpAndNicIpConfigurationMustMatch",
+                       f"IP version for publicIPAddress {pip}, version {pip_version} and network interface "
+                       f"ipConfiguration {config_id}, version {version} must match.", target=target)
+    require_unshared_public_ip(ctx, pip, nic_id, target)
+    return sub(pip)
 
 
 def check_ipv4_primary(nic: ResourceId, configs: list[dict]) -> None:
@@ -162,8 +168,10 @@ def check_ipv4_primary(nic: ResourceId, configs: list[dict]) -> None:
     for index, config in enumerate(configs):
         props = config["properties"]
         if props["primary"] and props["privateIPAddressVersion"] != "IPv4":
-            # (unverified code) documented: "IPv6 can't be the primary IP configuration"
-            raise invalid_parameter(f"properties.ipConfigurations[{index}].properties.primary",
+            # (unverified code) documented: "IPv6 can't be the primary IP configuration"; the
+            # only configuration of a NIC is its primary one, so the version is what is wrong
+            raise invalid_parameter(f"properties.ipConfigurations[{index}].properties."
+                                    f"{'primary' if len(configs) > 1 else 'privateIPAddressVersion'}",
                                     f"IP configuration {config['id']} of network interface {nic} is IPv6 and cannot "
                                     "be the primary one: the primary ip configuration of a NIC is IPv4.")
 

@@ -214,7 +214,7 @@ def valid_address_prefix(value: str) -> bool:
 
 def check_one_family(props: dict, rule_id: str, target: str) -> None:
     """The addresses and prefixes of one rule (both sides) are all IPv4 or all IPv6; tags and
-    '*' belong to both."""
+    '*' belong to both. The error names the property where the second family appears."""
     families: dict[int, str] = {}
     for key in ("sourceAddressPrefix", "sourceAddressPrefixes", "destinationAddressPrefix", "destinationAddressPrefixes"):
         values = props.get(key)
@@ -227,7 +227,7 @@ def check_one_family(props: dict, rule_id: str, target: str) -> None:
         raise ArmError(400, "ResourceCannotContainAddressPrefixesFromDifferentAddressFamilies",
                        f"Security rule {rule_id} contains IP addresses or prefixes that belong to different address "
                        "families. All IP addresses or prefixes in the resource should belong to the same address "
-                       "family.", target=f"{target}.{families[6]}")
+                       "family.", target=f"{target}.{list(families.values())[1]}")
 
 
 def check_priorities(rules: list[dict]) -> None:

@@ -42,24 +42,7 @@ class PublicIPAddresses(ResourceType):
         if body.get("zones"):
             out["zones"] = zones_value(body["zones"], "zones")
         props = without(props_of(body, "properties"), *PIP_READ_ONLY)
-        version = ip_version(props.get("publicIPAddressVersion"), "properties.publicIPAddressVersion")
-        old_version = old.get("publicIPAddressVersion")
-        if old_version and old_version != version:
-            # (unverified code) the version is fixed at creation, as the SKU is
-            raise invalid_parameter("properties.publicIPAddressVersion",
-                                    f"The address version of public IP {rid} is set at creation and cannot be changed "
-                                    f"from {old_version} to {version}.")
-        default_method = "Static" if out["sku"]["name"] == "Standard" else "Dynamic"
-        method = enum_value(props.get("publicIPAllocationMethod"), ALLOCATION, "properties.publicIPAllocationMethod",
-                            default_method)
-        if out["sku"]["name"] == "Standard" and method != "Static":
-            raise ArmError(400, "StandardAndStandardV2SkuPublicIPAddressesMustBeStatic",
-                           f"Standard sku publicIp {rid} must have AllocationMethod set to Static.",
-                           target="properties.publicIPAllocationMethod")
-        if out["sku"]["name"] == "Basic" and version == "IPv6" and method != "Dynamic":
-            raise ArmError(400, "CannotSpecifyPublicIpAllocationMethodAsStaticForIpV6PublicIp",
-                           f"Cannot specify publicIpAllocationMethod as Static for IPv6 PublicIp {rid}.",
-                           target="properties.publicIPAllocationMethod")
+        version, method = version_and_method(rid, props, old, out["sku"]["name"])
         props.update(
             publicIPAllocationMethod=method,
             publicIPAddressVersion=version,
@@ -95,6 +78,29 @@ class PublicIPAddresses(ResourceType):
     def describe(self, ctx: Context, body: dict) -> str:
         fqdn = body["properties"].get("dnsSettings", {}).get("fqdn")
         return body["properties"]["ipAddress"] + (f" ({fqdn})" if fqdn else "")
+
+
+def version_and_method(rid: ResourceId, props: dict, old: dict, sku: str) -> tuple[str, str]:
+    """The address version (fixed at creation) and allocation method, with Azure's rules:
+    Standard is Static, a Basic IPv6 address is Dynamic."""
+    version = ip_version(props.get("publicIPAddressVersion"), "properties.publicIPAddressVersion")
+    old_version = old.get("publicIPAddressVersion")
+    if old_version and old_version != version:
+        # (unverified code) the version is fixed at creation, as the SKU is
+        raise invalid_parameter("properties.publicIPAddressVersion",
+                                f"The address version of public IP {rid} is set at creation and cannot be changed "
+                                f"from {old_version} to {version}.")
+    method = enum_value(props.get("publicIPAllocationMethod"), ALLOCATION, "properties.publicIPAllocationMethod",
+                        "Static" if sku == "Standard" else "Dynamic")
+    if sku == "Standard" and method != "Static":
+        raise ArmError(400, "StandardAndStandardV2SkuPublicIPAddressesMustBeStatic",
+                       f"Standard sku publicIp {rid} must have AllocationMethod set to Static.",
+                       target="properties.publicIPAllocationMethod")
+    if sku == "Basic" and version == "IPv6" and method != "Dynamic":
+        raise ArmError(400, "CannotSpecifyPublicIpAllocationMethodAsStaticForIpV6PublicIp",
+                       f"Cannot specify publicIpAllocationMethod as Static for IPv6 PublicIp {rid}.",
+                       target="properties.publicIPAllocationMethod")
+    return version, method
 
 
 def dns_settings(ctx: Context, rid: ResourceId, location: str, value) -> dict:
