@@ -57,7 +57,7 @@ def choose_leaving(tier, count):
     in the order the rule of this module picks them."""
     left = dict(tier)
     leaving = []
-    for _ in range(count):
+    while len(leaving) < count:
         fault = Counter(member['fault_domain'] for member in left.values())
         update = Counter(member['update_domain'] for member in left.values())
         number = max(left, key=lambda n: (fault[left[n]['fault_domain']], update[left[n]['update_domain']], n))
