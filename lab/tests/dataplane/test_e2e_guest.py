@@ -182,9 +182,43 @@ def test_the_azure_cli_sets_an_extension_and_invokes_a_run_command(az, vm):
     assert answer["value"][0]["message"] == "Enable succeeded: \n[stdout]\nhi there\n\n[stderr]\n"
 
 
+def test_a_vm_created_again_on_its_kept_os_disk_boots_what_the_disk_held(clients, vm):
+    """The replace-a-VM path: delete the VM but keep its OS disk, create it again attached to
+    that disk (no image, no osProfile): the guest has the files it had, not a fresh image."""
+    cm, net = clients
+    vm_id, container = vm
+    in_guest(container, "echo kept-on-the-os-disk > /var/tmp/marker")
+    old = cm.virtual_machines.get(RG, "guest-vm")
+    cm.virtual_machines.begin_delete(RG, "guest-vm").result()
+    assert wait_for(lambda: subprocess.run(["podman", "container", "exists", container]).returncode != 0, timeout=60)
+    disk = cm.disks.get(RG, old.storage_profile.os_disk.name)
+    models = cm.models()
+    again = cm.virtual_machines.begin_create_or_update(RG, "guest-vm", models.VirtualMachine(
+        location=LOCATION, hardware_profile=models.HardwareProfile(vm_size="Standard_B1s"),
+        storage_profile=models.StorageProfile(os_disk=models.OSDisk(
+            create_option="Attach", os_type="Linux", managed_disk=models.ManagedDiskParameters(id=disk.id))),
+        network_profile=old.network_profile)).result()
+    assert again.vm_id != old.vm_id and again.os_profile is None
+    # ARM reported the VM created: its container runs, started from the disk's contents
+    assert in_guest(container, "cat /var/tmp/marker") == "kept-on-the-os-disk\n"
+    assert json.loads(subprocess.run(["podman", "container", "inspect", container], capture_output=True, text=True,
+                                     check=True).stdout)[0]["Config"]["Labels"]["azlab.vmid"] == again.vm_id
+
+
 def test_deleting_the_vm_while_nothing_runs_leaves_no_run_behind(clients, vm, dataplane_server):
     cm, _ = clients
     vm_id, container = vm
     cm.virtual_machines.begin_delete(RG, "guest-vm").result()
     assert wait_for(lambda: subprocess.run(["podman", "container", "exists", container]).returncode != 0, timeout=60)
     assert dataplane_server.lab.store.list("Microsoft.Compute/virtualMachines/extensions", prefix=vm_id) == []
+
+
+def test_a_deleted_os_disk_takes_its_contents_with_it(clients, dataplane_server):
+    """The VM above was deleted with its OS disk kept (its contents an image); deleting the disk
+    removes that image."""
+    cm, _ = clients
+    disk = next(d for d in cm.disks.list_by_resource_group(RG) if d.os_type == "Linux")
+    image = f"localhost/azlab-osdisk:{disk.unique_id.lower()}"
+    assert wait_for(lambda: subprocess.run(["podman", "image", "exists", image]).returncode == 0, timeout=60)
+    cm.disks.begin_delete(RG, disk.name).result()
+    assert wait_for(lambda: subprocess.run(["podman", "image", "exists", image]).returncode != 0, timeout=60)

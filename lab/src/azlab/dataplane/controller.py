@@ -16,7 +16,6 @@ See docs/lab-dataplane.md.
 
 from __future__ import annotations
 
-import base64
 import json
 import logging
 import os
@@ -26,16 +25,16 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from azlab.dataplane import host_network, image, podman, resolve, vm_container, vnet
+from azlab.dataplane import host_network, image, os_disks, podman, resolve, vm_container, vnet
 from azlab.dataplane.agent import GuestAgent
 from azlab.dataplane.networks import Networks
 from azlab.dataplane.objects import (
-    LAB_INSTANCE_LABEL, ROLE_LABEL, VM_LABEL, container_name, instance_id, instance_label, purge,
+    LAB_INSTANCE_LABEL, ROLE_LABEL, VM_ID_LABEL, VM_LABEL, container_name, instance_id, instance_label, purge,
 )
 from azlab.dataplane.lb import HAProxyError, LoadBalancerManager
 from azlab.dataplane.lb.view import RenderOptions
 from azlab.models.compute.catalog import find_size
-from azlab.models.compute.common import VM_TYPE
+from azlab.models.compute.common import DISK_TYPE, VM_TYPE
 from azlab.models.compute.state import provisioning_failure, record_provisioning_failure, set_power_state, vm_spec
 from azlab.models.network.common import LB_TYPE
 from azlab.models.network.lb_health import set_unserved
@@ -107,7 +106,8 @@ class DataPlane:
         self._faults: dict[str, set[str]] = {kind: set() for kind in FAULT_KINDS}
         self._errors: dict[str, str] = {}
         self._notes: dict[str, str] = {}
-        self._made: set[str] = set()             # VM keys whose container was made (or found)
+        self._made: dict[str, str] = {}          # VM key -> vmId of the VM whose container was made (or found)
+        self._disks = os_disks.DiskImages(instance_label(self.state_dir))
         self._networks = Networks(self.store, instance_id(self.state_dir), self._error)
         self._agent = GuestAgent(self.store, on_done=self._wake.set)
 
@@ -140,6 +140,7 @@ class DataPlane:
         self.wait_idle(timeout=120)
         with self._idle:
             purge(self.state_dir)
+            self._disks.forget()
             for table in (self._reported, self._restarts, self._started_at, self._applied, self._errors, self._notes):
                 table.clear()
             self._networks.forget()
@@ -179,7 +180,8 @@ class DataPlane:
             failure = provisioning_failure(self.store, key)
             if failure is not None:
                 return dict(failure)
-            return {} if key in self._made else None
+            # the container of this VM, not of a VM of the same name deleted just before
+            return {} if self._made.get(key) == spec["vm_id"] else None
         return outcome
 
     # -- faults ---------------------------------------------------------------------------
@@ -256,6 +258,8 @@ class DataPlane:
                                     if key in self._made and self._reported.get(key) == "running"})
         self._networks.remove_stale_namespaces(nics_in_use)
         self._reconcile_lbs()
+        self._disks.forget_deleted({(body["properties"].get("uniqueId") or "").lower()
+                                    for _, body in self.store.list(DISK_TYPE)})
         self._forget_deleted()
 
     def _containers(self) -> dict[str, dict]:
@@ -266,7 +270,8 @@ class DataPlane:
         for entry in json.loads(out or "[]"):
             labels = entry.get("Labels") or {}
             containers[labels.get(VM_LABEL, "")] = {
-                "name": entry["Names"][0], "state": entry["State"], "started": str(entry.get("StartedAt"))}
+                "name": entry["Names"][0], "state": entry["State"], "started": str(entry.get("StartedAt")),
+                "vm_id": labels.get(VM_ID_LABEL), "os_disk": labels.get(os_disks.DISK_LABEL)}
         return containers
 
     def _labels(self, role: str) -> dict[str, str]:
@@ -305,18 +310,33 @@ class DataPlane:
                 continue
             if spec["network_interfaces"]:
                 nics_in_use.add(key_of(spec["network_interfaces"][0]))
+            container = containers.get(key)
             try:
-                self._reconcile_vm(spec, containers.get(key), vnets)
+                if container is not None and key not in self._creating and container["vm_id"] not in (None, spec["vm_id"]):
+                    # the VM was deleted and created again under its name before this pass
+                    self._remove_vm_container(key, container)
+                    container = None
+                self._reconcile_vm(spec, container, vnets)
             except (podman.PodmanError, vnet.NetworkError) as exc:
                 self._error(key, f"VM {vm_id}: {exc}")
         for key, container in containers.items():
             if key not in wanted and key not in self._creating:
-                podman.remove_container(container["name"])
-                shutil.rmtree(self.seeds_dir / container["name"], ignore_errors=True)
-                for table in (self._reported, self._restarts, self._started_at, self._notes, self._errors):
-                    table.pop(key, None)
-                self._made.discard(key)
+                try:
+                    self._remove_vm_container(key, container)
+                except podman.PodmanError as exc:
+                    self._error(key, f"VM container {container['name']}: {exc}")
         return nics_in_use
+
+    def _remove_vm_container(self, key: str, container: dict) -> None:
+        """The VM is gone: its container goes, its contents stay with its OS disk if that stays."""
+        disk = container["os_disk"]
+        if disk and any((body["properties"].get("uniqueId") or "").lower() == disk
+                        for _, body in self.store.list(DISK_TYPE)):
+            self._disks.keep(container["name"], disk)
+        podman.remove_container(container["name"])
+        shutil.rmtree(self.seeds_dir / container["name"], ignore_errors=True)
+        for table in (self._reported, self._restarts, self._started_at, self._notes, self._errors, self._made):
+            table.pop(key, None)
 
     def _reconcile_vm(self, spec: dict, container: dict | None, vnets: set[str]) -> None:
         key = key_of(spec["id"])
@@ -328,7 +348,7 @@ class DataPlane:
         if provisioning_failure(self.store, key) is not None:
             return  # tried and failed; a new PUT of the VM clears the failure and tries again
         if container is not None:
-            self._made.add(key)
+            self._made[key] = spec["vm_id"]
         if container is None:
             if goal == "running" and not held_down:
                 self._create(spec, vnets)
@@ -375,7 +395,7 @@ class DataPlane:
     def _create(self, spec: dict, vnets: set[str]) -> None:
         """Queue one VM for the creation pool (VMs boot in parallel, as Azure creates them)."""
         key = key_of(spec["id"])
-        self._made.discard(key)
+        self._made.pop(key, None)
         refusal = capacity_refusal(spec["vm_size"])
         if refusal:
             self._fail(spec, "AllocationFailed", refusal)
@@ -397,14 +417,17 @@ class DataPlane:
         key = key_of(spec["id"])
         name = container_name(spec["id"])
         try:
-            ref = self._ensure_image()
-            seed = self._write_seed(spec, self.seeds_dir / name)
+            base = self._ensure_image()
+            ref = self._disks.image_for(spec["os_disk_unique_id"]) or base
+            seed = vm_container.write_seed_for(spec, self.seeds_dir / name)
             podman.remove_container(name)  # a half-created one from an interrupted run
             netns = vnet.ensure_nic(self._lab, port)
+            labels = {**self._labels("vm"), VM_LABEL: key, VM_ID_LABEL: spec["vm_id"]}
+            if spec["os_disk_unique_id"]:
+                labels[os_disks.DISK_LABEL] = spec["os_disk_unique_id"].lower()
             podman.run(vm_container.vm_run_args(name, ref, hostname=spec["guest"].get("computerName") or spec["name"],
-                                         seed_dir=seed, network=f"ns:{netns}",
-                                         labels={**self._labels("vm"), VM_LABEL: key}))
-            self._made.add(key)
+                                         seed_dir=seed, network=f"ns:{netns}", labels=labels))
+            self._made[key] = spec["vm_id"]
             LOG.info("VM %s: container %s started", spec["id"], name)
         except (podman.PodmanError, image.ImageBuildError, vnet.NetworkError) as exc:
             self._fail(spec, "VMProvisioningFailed", f"the lab could not start the VM's container: {exc}")
@@ -427,17 +450,6 @@ class DataPlane:
             if self._image is None:
                 self._image = image.ensure_image()
             return self._image
-
-    @staticmethod
-    def _write_seed(spec: dict, seed_dir: Path) -> Path:
-        guest = spec["guest"]
-        custom = guest.get("customData")
-        return vm_container.write_nocloud_seed(
-            seed_dir, instance_id=spec["vm_id"], hostname=guest.get("computerName") or spec["name"],
-            admin_username=guest["adminUsername"],
-            ssh_public_keys=[k["keyData"] for k in guest.get("sshPublicKeys") or []],
-            custom_data=base64.b64decode(custom) if custom else None,
-            disable_password_authentication=not guest.get("passwordAuthentication", False))
 
     # -- load balancers -> HAProxy ------------------------------------------------------------
 

@@ -12,7 +12,7 @@ import re
 import shutil
 from pathlib import Path
 
-from azlab.dataplane import podman, vnet
+from azlab.dataplane import os_disks, podman, vnet
 from azlab.dataplane.lb.paths import RuntimePaths
 from azlab.dataplane.lb.process import HAProxyProcess
 from azlab.models.store import key_of
@@ -22,6 +22,10 @@ ROLE_LABEL = "azlab.role"
 #: (a developer's and a test session's) never remove each other's.
 LAB_INSTANCE_LABEL = "azlab.lab"
 VM_LABEL = "azlab.vm"
+#: The vmId of the VM a container runs: a VM deleted and created again under the same name
+#: (a replaced VM) gets a new vmId, and a new container.
+VM_ID_LABEL = "azlab.vmid"
+
 def _safe(text: str, limit: int = 20) -> str:
     return re.sub(r"[^a-zA-Z0-9_.-]", "-", text)[:limit]
 
@@ -52,7 +56,7 @@ def lab_objects(state_dir: Path, kind: str) -> list[str]:
 
 
 def purge(state_dir: Path) -> None:
-    """``azlab reset``: remove every container, namespace and HAProxy of this lab, nothing else.
+    """``azlab reset``: remove every container, OS disk image, namespace and HAProxy of this lab, nothing else.
 
     Only containers labelled ``azlab.managed=true`` and with this lab's instance label, and
     namespaces named with this lab's instance ID, are touched; HAProxys only through the
@@ -60,6 +64,7 @@ def purge(state_dir: Path) -> None:
     if podman.unavailable_reason() is None:
         for name in lab_objects(state_dir, "container"):
             podman.remove_container(name)
+        os_disks.purge(instance_label(state_dir))
     for name in lab_objects(state_dir, "network"):
         vnet.remove_namespace(name)
     lb_dir = Path(state_dir) / "lb"

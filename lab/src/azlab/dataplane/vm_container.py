@@ -3,6 +3,7 @@ reach the guest (a NoCloud seed for cloud-init): the image's runtime contract.""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import os
@@ -67,6 +68,21 @@ def mac_address_for(key: str) -> str:
     """A stable MAC for ``key`` (e.g. a NIC id) in Azure's 00:0d:3a OUI."""
     digest = hashlib.sha256(key.encode()).digest()
     return "00:0d:3a:" + ":".join(f"{b:02x}" for b in digest[:3])
+
+
+def write_seed_for(spec: Mapping, seed_dir: Path | str) -> Path:
+    """The NoCloud seed of a VM (``vm_spec``): the osProfile its OS disk was made with.
+
+    A VM created again on a kept OS disk has a new vmId, so cloud-init sees a new instance,
+    as it does on Azure (it makes new SSH host keys)."""
+    guest = spec["guest"]
+    custom = guest.get("customData")
+    return write_nocloud_seed(
+        seed_dir, instance_id=spec["vm_id"], hostname=guest.get("computerName") or spec["name"],
+        admin_username=guest["adminUsername"],
+        ssh_public_keys=[k["keyData"] for k in guest.get("sshPublicKeys") or []],
+        custom_data=base64.b64decode(custom) if custom else None,
+        disable_password_authentication=not guest.get("passwordAuthentication", False))
 
 
 def write_nocloud_seed(

@@ -150,6 +150,7 @@ def vm_spec(store: Store, vm_id: str) -> dict:
         "image": os_disk.get("_image"),
         "guest": copy.deepcopy(os_disk.get("_guest", {})),
         "os_disk_id": os_disk.get("id"),
+        "os_disk_unique_id": (os_disk.get("properties") or {}).get("uniqueId"),
         "data_disks": [{"lun": d["lun"], "id": d["managedDisk"]["id"], "size_gb": d.get("diskSizeGB")}
                        for d in storage.get("dataDisks", [])],
         "network_interfaces": [sub_id(n) for n in props["networkProfile"]["networkInterfaces"]],
