@@ -54,7 +54,7 @@ else
 fi
 
 # 3. what exists and what does not ----------------------------------------
-missing_items+=("rolling patch of Windows VMs (no Windows guest runs on the lab); replacing one VM (playbooks/replace_vm.yml); the scale-set variant")
+missing_items+=("rolling patch of Windows VMs (no Windows guest runs on the lab); the scale-set variant")
 
 say "summary"
 echo "Done:"

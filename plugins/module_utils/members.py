@@ -118,17 +118,22 @@ def member(vm, nic, lbs):
 
 
 def collect(arm, resource_group, availability_set, load_balancer=None):
-    """{availability_set, public_ip, members (sorted by name)} read from ARM."""
+    """{availability_set, public_ip, members (sorted by name)} of the set's VMs, read from ARM."""
     avset = compute.get_availability_set(arm, resource_group, availability_set)
     if avset is None:
         raise MissingResourceError("availability_set: no availability set {0} in resource group {1}".format(
             availability_set, resource_group))
+    vm_ids = [ref["id"] for ref in props(avset).get("virtualMachines") or []]
+    vms = [vm for vm in in_parallel(lambda rid: compute.get_virtual_machine(arm, rid), vm_ids) if vm]
+    found = collect_vms(arm, resource_group, vms, load_balancer)
+    return dict(availability_set=availability_set_view(avset), **found)
+
+
+def collect_vms(arm, resource_group, vms, load_balancer=None):
+    """{public_ip, members (sorted by name)} of VM bodies read with their instance view."""
     lb = None
     if load_balancer:
         lb = network.require_load_balancer(arm, resource_group, load_balancer)
-
-    vm_ids = [ref["id"] for ref in props(avset).get("virtualMachines") or []]
-    vms = [vm for vm in in_parallel(lambda rid: compute.get_virtual_machine(arm, rid), vm_ids) if vm]
 
     nics = dict((n["id"].lower(), n) for n in network.list_network_interfaces(arm, resource_group))
     missing = [i for i in (primary_nic_id(vm) for vm in vms) if i and i.lower() not in nics]
@@ -152,4 +157,4 @@ def collect(arm, resource_group, availability_set, load_balancer=None):
         pip_id = public_ip_id(lb, [r for r in rule_ids if same_id(lb_id_of_rule(r), lb["id"])])
         pip = network.get_by_id(arm, pip_id) if pip_id else None
         public_ip = props(pip).get("ipAddress")
-    return dict(availability_set=availability_set_view(avset), public_ip=public_ip, members=members)
+    return dict(public_ip=public_ip, members=members)

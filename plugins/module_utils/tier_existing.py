@@ -13,7 +13,6 @@ and Azure answers member IDs in upper case: names are compared lowercased.
 
 from __future__ import absolute_import, division, print_function
 
-import json
 
 __metaclass__ = type
 
@@ -78,37 +77,20 @@ def domain_problem(plan, avset, fault_domains, update_domains):
             want_ud=update_domains))
 
 
-def outsider_problem(plan, app, vm_count, vm, all_sets, fault_domains, update_domains, plan_set_exists):
-    """A plan VM outside the plan's set: how to recreate it in the set from its own OS disk."""
+def outsider_problem(plan, app, vm_count, vm, all_sets):
+    """A plan VM outside the plan's set: playbooks/replace_vm.yml brings it in."""
     name = vm['name']
     holder = next((s['name'] for s in all_sets if name.lower() in set_members(s)), None)
     where = 'it is in availability set {0}'.format(holder) if holder else 'it is in no availability set'
-    props = _props(vm)
-    storage = props.get('storageProfile') or {}
-    os_disk = storage.get('osDisk') or {}
-    nics = [_name_of(ref['id']) for ref in (props.get('networkProfile') or {}).get('networkInterfaces') or []]
-    data_disks = [_name_of((d.get('managedDisk') or {}).get('id') or d.get('name') or '') for d in storage.get('dataDisks') or []]
-    rg, avset = plan['resource_group'], plan['availability_set']
-    steps = ['(1) delete only the VM, keeping its disks and NIC: azure.azcollection.azure_rm_virtualmachine '
-             'resource_group={0} name={1} state=absent remove_on_absent=[];'.format(rg, name)]
-    if not plan_set_exists:
-        steps.append('({0}) create the set: azure.azcollection.azure_rm_availabilityset name={1} '
-                     'platform_fault_domain_count={2} platform_update_domain_count={3} sku=Aligned;'.format(
-                         len(steps) + 1, avset, fault_domains, update_domains))
-    steps.append(
-        '({0}) create it again in the set, attaching its OS disk: azure.azcollection.azure_rm_virtualmachine '
-        'resource_group={1} name={2} availability_set={3} vm_size={4} os_type={5} network_interface_names={6} '
-        'swap_os_disk={{os_disk_name: {7}, os_disk_resource_group: {1}}}{8};'.format(
-            len(steps) + 1, rg, name, avset, (props.get('hardwareProfile') or {}).get('vmSize'),
-            os_disk.get('osType'), json.dumps(nics), os_disk.get('name'),
-            ' data_disks=(lun and managed_disk_id of {0})'.format(', '.join(data_disks)) if data_disks else ''))
     return (
         '{name}, a VM of this plan (webfarm_app {app}, webfarm_vm_count {count}), already exists in resource group '
         '{rg} but is not in availability set {avset} ({where}). Azure adds a VM to an availability set only when '
-        'the VM is created; an existing VM cannot join one. To keep its disk, recreate the VM from that disk: '
-        '{steps} then run again. The web tier keeps no state on its VMs: deleting the VM with its disks '
-        '(remove_on_absent=[all]) and letting this run recreate it in the set also works.'.format(
-            name=name, app=app, count=vm_count, rg=rg, avset=avset, where=where, steps=' '.join(steps)))
+        'the VM is created; an existing VM cannot join one. Bring it in by recreating it in the set: '
+        'ansible-playbook azure_ha.webfarm.replace_vm -e webfarm_replace_vm={name} (drains it, deletes it keeping '
+        'its NIC and disks, creates it again in the set on its own OS disk; -e webfarm_replace_keep_os_disk=false '
+        'makes it fresh from the image), then run again.'.format(
+            name=name, app=app, count=vm_count, rg=plan['resource_group'], avset=plan['availability_set'],
+            where=where))
 
 
 def problems(plan, app, vm_count, fault_domains, update_domains, all_sets, outside_vms):
@@ -123,5 +105,5 @@ def problems(plan, app, vm_count, fault_domains, update_domains, all_sets, outsi
         if mismatch:
             found.append(mismatch)
     for vm in outside_vms:
-        found.append(outsider_problem(plan, app, vm_count, vm, all_sets, fault_domains, update_domains, avset is not None))
+        found.append(outsider_problem(plan, app, vm_count, vm, all_sets))
     return found

@@ -62,9 +62,25 @@ options:
   min_in_service:
     description:
       - The rolling patch's C(rolling_patch_min_in_service); a scale-in must leave more VMs than
-        this, or no VM could ever be patched.
+        this, or no VM could ever be patched, and replacing a VM must leave at least this many
+        (and at least one) other VMs Up in the load balancer.
     type: int
     default: 0
+  replace_vm:
+    description:
+      - The VM that C(playbooks/replace_vm.yml) replaces (C(webfarm_replace_vm)), a VM of the
+        tier or a VM of the plan that exists outside the availability set.
+      - Refused when it is not one of those, when the run would also add or remove VMs, when no
+        other VM (or fewer than O(min_in_service)) is Up in the load balancer's rule health, and,
+        with O(replace_keep_os_disk), when its disks are not named as the tier names them.
+      - Reads the set's members, the rule health and the VM; the answer is RV(replacing).
+    type: str
+  replace_keep_os_disk:
+    description:
+      - With O(replace_vm), whether the new VM is created on the old one's OS disk (and data
+        disk), which are kept, or fresh from the image, the old disks deleted.
+    type: bool
+    default: true
 extends_documentation_fragment:
   - azure.azcollection.azure
   - azure_ha.webfarm.attributes.info
@@ -118,15 +134,24 @@ leaving:
   returned: always
   type: list
   elements: dict
+replacing:
+  description:
+    - With O(replace_vm), the VM to replace as M(azure_ha.webfarm.availability_set_member_info)
+      returns members, plus C(plan_vm) (its entry in O(plan)), C(remove_on_absent) (what
+      C(azure.azcollection.azure_rm_virtualmachine) deletes with it), C(attach_os_disk) (the
+      OS disk ID the new VM is created on, null for a fresh one) and C(attach_data_disks)
+      (lun, managed_disk_id); null without O(replace_vm).
+  returned: always
+  type: dict
 public_ip:
-  description: The load balancer's public IP address, which reaches the leaving VMs (null when none leaves).
+  description: The load balancer's public IP address, which reaches the leaving or replaced VMs (null when none does).
   returned: always
   type: str
   sample: 203.0.113.10
 '''
 
 from ansible_collections.azure_ha.webfarm.plugins.module_utils import (
-    compute, members, resources, tier_existing, tier_plan, tier_scale,
+    compute, health, members, network, resources, tier_existing, tier_plan, tier_replace, tier_scale,
 )
 from ansible_collections.azure_ha.webfarm.plugins.module_utils.azure_common import WebfarmModuleBase, in_parallel
 
@@ -142,6 +167,8 @@ class TierPreflight(WebfarmModuleBase):
             update_domains=dict(type='int', required=True),
             remove_vms=dict(type='list', elements='str', default=[]),
             min_in_service=dict(type='int', default=0),
+            replace_vm=dict(type='str'),
+            replace_keep_os_disk=dict(type='bool', default=True),
         )
         super(TierPreflight, self).__init__(argument_spec, facts_module=True)
 
@@ -150,46 +177,80 @@ class TierPreflight(WebfarmModuleBase):
         plan = p['plan']
         group = plan['resource_group']
         self.results.update(problems=[], resource_group_exists=False, plan=plan, leaving=[], public_ip=None,
-                            adding=[vm['name'] for vm in plan['vms']])
+                            adding=[vm['name'] for vm in plan['vms']], replacing=None)
         if resources.get_resource_group(self.arm, group) is None:
+            if p['replace_vm'] is not None:
+                self.fail(msg='webfarm_replace_vm: resource group {0} does not exist; there is no VM to replace '
+                              '(playbooks/deploy.yml creates the tier)'.format(group))
             return
         self.results['resource_group_exists'] = True
         held = resources.list_group_resources(self.arm, group)
         sets = compute.list_availability_sets(self.arm, group) if tier_existing.needs_sets(held) else []
         avset = next((s for s in sets if s['name'].lower() == plan['availability_set'].lower()), None)
         found = []
+        has_lb = plan['load_balancer'].lower() in tier_existing.names_of_type(held, tier_existing.LB_TYPE)
+        tier = self.set_members(plan, avset, has_lb)
         try:
-            shape = tier_scale.scale(self.set_members(plan, avset, held), p['app'], p['vm_count'], p['remove_vms'],
-                                     p['min_in_service'])
+            shape = tier_scale.scale(tier, p['app'], p['vm_count'], p['remove_vms'], p['min_in_service'])
             plan = dict(plan, vms=tier_plan.plan_vms(plan, shape['numbers']))
             self.results.update(plan=plan, leaving=shape['leaving'],
                                 adding=[vm['name'] for vm in plan['vms'] if vm['index'] in shape['adding']])
         except tier_scale.ScaleRefused as refused:
+            shape = None
             found.extend(refused.problems)
         outside = tier_existing.outsiders(held, plan, avset)
         vms = [vm for vm in in_parallel(
             lambda name: compute.get_virtual_machine(self.arm, compute.virtual_machine_id(self.arm, group, name)),
             outside) if vm]
+        if p['replace_vm'] is not None and shape is not None:
+            try:
+                self.results['replacing'] = self.replacement(plan, tier, vms, has_lb)
+            except tier_scale.ScaleRefused as refused:
+                found.extend(refused.problems)
+            # replacing is how a VM gets into the set; the others outside stay as they are
+            vms = []
         found.extend(tier_existing.problems(plan, p['app'], p['vm_count'], p['fault_domains'], p['update_domains'],
                                             sets, vms))
         self.results['problems'] = found
         if found:
             self.fail(msg='\n'.join(found), problems=found)
 
-    def set_members(self, plan, avset, held):
-        """The set's members: names only while no VM leaves; with domains, NIC and NAT port
-        (one read of each) when the tier has more VMs than asked for."""
+    def set_members(self, plan, avset, has_lb):
+        """The set's members: names only while no VM leaves or is replaced; with domains, NIC and
+        NAT port (one read of each) when the tier has more VMs than asked for, or one is replaced."""
         if avset is None:
             return []
+        p = self.module.params
         names = tier_existing.set_members(avset)
-        tier = [name for name in names if tier_scale.vm_number(self.module.params['app'], name) is not None]
-        if len(tier) <= self.module.params['vm_count']:
+        tier = [name for name in names if tier_scale.vm_number(p['app'], name) is not None]
+        if len(tier) <= p['vm_count'] and p['replace_vm'] is None:
             return [dict(name=name) for name in names]
-        has_lb = plan['load_balancer'].lower() in tier_existing.names_of_type(held, tier_existing.LB_TYPE)
         collected = members.collect(self.arm, plan['resource_group'], avset['name'],
                                     plan['load_balancer'] if has_lb else None)
         self.results['public_ip'] = collected['public_ip']
         return collected['members']
+
+    def replacement(self, plan, tier, outside_vms, has_lb):
+        """What replacing O(replace_vm) takes (tier_replace), from the members, the rule health
+        and the VM's body; raises ScaleRefused."""
+        p = self.module.params
+        group, load_balancer = plan['resource_group'], plan['load_balancer'] if has_lb else None
+        outside = members.collect_vms(self.arm, group, outside_vms, load_balancer) if outside_vms else {}
+        self.results['public_ip'] = self.results['public_ip'] or outside.get('public_ip')
+        # VMs outside the set exist already: this run neither creates nor removes them
+        existing = [vm['name'].lower() for vm in outside_vms]
+        changes = [n for n in self.results['adding'] if n.lower() not in existing] + \
+            [m['name'] for m in self.results['leaving']]
+        target = tier_replace.find_target(p['replace_vm'], tier, outside.get('members', []), p['app'], changes)
+        body = next((vm for vm in outside_vms if vm['name'].lower() == target['name'].lower()), None) or \
+            compute.get_virtual_machine(self.arm, target['id'])
+        states = {}
+        if load_balancer:
+            read = health.parse_health(network.load_balancing_rule_health(self.arm, group, load_balancer,
+                                                                          plan['rule_http']))
+            states = dict((b['ip_address'], b['state']) for b in read['backends'])
+        return tier_replace.plan_replacement(target, body, tier + outside.get('members', []), plan['vms'], states,
+                                             p['replace_keep_os_disk'], p['min_in_service'])
 
 
 def main():

@@ -174,13 +174,14 @@ def test_five_vms_spread_over_three_update_and_two_fault_domains(cloud):
                                           f"virtualMachines/VM{i}" for i in range(5)]
 
 
-def test_placement_continues_after_a_delete_and_restarts_with_a_new_set(cloud):
+def test_a_vm_created_after_a_delete_fills_the_emptiest_domains(cloud):
     cloud.avset("as1", fd=2, ud=3)
     cloud.vm("vm0", avset="as1")
     cloud.vm("vm1", avset="as1")
     assert cloud.arm.delete(cloud.compute_path("virtualMachines/vm1"), api=COMPUTE_API).status_code == 202
     cloud.vm("vm2", avset="as1")
-    assert cloud.instance_view("vm2")["platformUpdateDomain"] == 2  # the third VM created in the set
+    view = cloud.instance_view("vm2")
+    assert (view["platformUpdateDomain"], view["platformFaultDomain"]) == (1, 1)  # where vm1 was
     for name in ("vm0", "vm2"):
         cloud.arm.delete(cloud.compute_path(f"virtualMachines/{name}"), api=COMPUTE_API)
     assert cloud.arm.delete(cloud.compute_path("availabilitySets/as1"), api=COMPUTE_API).status_code == 200

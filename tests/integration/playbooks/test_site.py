@@ -2,7 +2,7 @@
 deploy + verify with inventories/dev (3 Linux VMs), a second run that changes nothing and
 makes no ARM write; under load (8 clients, 50 req/s) a scale-out to 5 VMs and a scale-in
 back to 3 with no failed request, the VMs spread over the domains and nothing of the
-removed VMs left behind; a second tier with the SAME address plan beside it (each public IP and
+removed VMs left behind, then two VMs replaced (one on its kept OS disk, one fresh); a second tier with the SAME address plan beside it (each public IP and
 NAT port reaches only its own VMs, a rolling patch of one leaves the other untouched, its
 teardown leaves the other serving); then teardown (refused without the confirmation, done
 with it).
@@ -23,6 +23,8 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+
+from azlab.dataplane.objects import container_name
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 INVENTORY = "inventories/dev"
@@ -209,13 +211,72 @@ def scale_out_and_in_under_load(lab, figures: dict, tmp_path: Path) -> None:
     addresses = [a["name"] for a in pool["properties"].get("loadBalancerBackendAddresses") or []]
     assert not [name for name in addresses if "vm4" in name or "vm5" in name], addresses
 
-    # and a second run changes nothing
+    replace_under_load(lab, figures, tmp_path)
+
+    # and a second run changes nothing (also on a VM made on its kept OS disk: no osProfile)
     mark = lab.mark()
     again, _elapsed = timed_playbook(lab, "site.yml")
     assert again.returncode == 0, again.output[-6000:]
     recap = assert_recap_clean(again, ["localhost", *VMS])
     assert all(counters["changed"] == 0 for counters in recap.values()), recap
     assert lab.writes_since(mark) == []
+
+
+def in_guest(lab, vm: str, command: str) -> subprocess.CompletedProcess:
+    """A shell command in the VM's container (its OS disk), as root."""
+    vm_id = lab.resources("Microsoft.Compute/virtualMachines")[vm]["id"]
+    return subprocess.run(["podman", "exec", container_name(vm_id), "sh", "-c", command],
+                          capture_output=True, text=True, timeout=60)
+
+
+def replace_under_load(lab, figures: dict, tmp_path: Path) -> None:
+    """replace_vm.yml under load: app1-vm2 on its own OS disk, then app1-vm3 fresh from the
+    image; no request fails, each comes back in its domains, nothing of the old VM stays."""
+    address = lab.public_ip()
+    domains = domains_through_lb(lab, address)
+    vms = lab.resources("Microsoft.Compute/virtualMachines")
+    before = {vm: (vms[vm]["properties"]["vmId"], vms[vm]["properties"]["storageProfile"]["osDisk"]["managedDisk"]["id"])
+              for vm in ("app1-vm2", "app1-vm3")}
+    for vm in before:
+        assert in_guest(lab, vm, "echo before-replace > /var/tmp/webfarm-marker").returncode == 0
+
+    # refused before any write: a VM that is not in the tier
+    mark = lab.mark()
+    refused = lab.playbook("playbooks/replace_vm.yml", inventory=INVENTORY, extra_vars={"webfarm_replace_vm": "app1-vm9"})
+    assert refused.returncode != 0
+    assert "webfarm_replace_vm: app1-vm9 is not a VM of this tier (its VMs: app1-vm1, app1-vm2, app1-vm3)" in \
+        refused.output, refused.output[-3000:]
+    assert lab.writes_since(mark) == []
+
+    for vm, keep in (("app1-vm2", True), ("app1-vm3", False)):
+        label = "keep_disk" if keep else "fresh"
+        with lab.load(address, tmp_path / f"load-replace-{label}.jsonl") as load:
+            done, figures[f"replace_{label}_wall_s"] = timed_playbook(
+                lab, "playbooks/replace_vm.yml", env=PROFILE,
+                extra_vars={"webfarm_replace_vm": vm, "webfarm_replace_keep_os_disk": keep})
+        assert done.returncode == 0, done.output[-6000:]
+        assert_recap_clean(done, ["localhost", vm])
+        figures[f"replace_{label}_load"] = {key: load.summary[key] for key in ("total", "failed", "rps_achieved")}
+        figures[f"replace_{label}_slowest_tasks"] = slowest_tasks(done)
+        assert load.summary["failed"] == 0, load.summary
+        body = lab.resources("Microsoft.Compute/virtualMachines")[vm]["properties"]
+        assert body["vmId"] != before[vm][0], "the VM was not created again"
+        assert body["availabilitySet"]["id"].lower().endswith("/availabilitysets/app1-as")
+        os_disk = body["storageProfile"]["osDisk"]
+        marker = in_guest(lab, vm, "cat /var/tmp/webfarm-marker")
+        if keep:
+            assert (os_disk["createOption"], os_disk["managedDisk"]["id"]) == ("Attach", before[vm][1]), os_disk
+            assert "osProfile" not in body
+            assert marker.stdout == "before-replace\n", marker
+        else:
+            assert os_disk["createOption"] == "FromImage" and "osProfile" in body, os_disk
+            assert marker.returncode != 0, "a fresh VM has the old disk's files"
+        # in rotation again (the drain flag of the kept disk is gone) and in its domains
+        assert domains_through_lb(lab, address) == domains
+    # nothing of the old VMs stays: one NIC, one OS disk per VM, no other
+    assert sorted(lab.resources("Microsoft.Network/networkInterfaces")) == [f"{vm}-nic1" for vm in VMS]
+    assert sorted(lab.resources("Microsoft.Compute/disks")) == [f"{vm}-osdisk" for vm in VMS]
+    assert sorted(nat_ports(lab, "app1")) == VMS
 
 
 def hostname_over_nat(lab, address: str, port: int) -> str:

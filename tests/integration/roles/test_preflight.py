@@ -172,6 +172,15 @@ def existing_state(control_lab, tmp_path_factory):
         "scale_in_below_min": case_vars({**on_rg, "webfarm_app": "scaleapp", "rolling_patch_min_in_service": 2}),
         "scale_out": case_vars({**on_rg, "webfarm_app": "scaleapp", "webfarm_vm_count": 4}),
         "first_run": case_vars({"webfarm_app": "fresh", "webfarm_env": "it"}),
+        # as playbooks/replace_vm.yml runs the role
+        **{name: case_vars({**on_rg, "webfarm_app": "scaleapp", "webfarm_vm_count": 3,
+                            "__webfarm_preflight_replace": True, **extra}) for name, extra in {
+            "replace_unknown": {"webfarm_replace_vm": "scaleapp-vm9"},
+            "replace_unnamed": {},
+            "replace_no_healthy_other": {"webfarm_replace_vm": "scaleapp-vm2"},
+            "replace_with_scale_in": {"webfarm_replace_vm": "scaleapp-vm2", "webfarm_vm_count": 2},
+            "replace_outsider": {"webfarm_app": "vmapp", "webfarm_vm_count": 2, "webfarm_replace_vm": "vmapp-vm1"},
+        }.items()},
     }
     return run_cases(control_lab, tmp_path_factory.mktemp("existing"), cases)
 
@@ -209,11 +218,8 @@ def test_vm_outside_the_set_refused_with_recreate_from_disk_path(existing_state)
     assert "vmapp-vm1, a VM of this plan" in vm1 and "(it is in no availability set)" in vm1
     assert "(it is in availability set fdapp-as)" in vm2
     assert "a VM to an availability set only when the VM is created" in vm1
-    # the concrete recreate-from-disk steps, with the VM's own disk and NIC
-    assert "name=vmapp-vm1 state=absent remove_on_absent=[]" in vm1
-    assert "azure.azcollection.azure_rm_availabilityset name=vmapp-as" in vm1
-    assert 'network_interface_names=["vmapp-vm1-nic1"]' in vm1
-    assert f"swap_os_disk={{os_disk_name: vmapp-vm1-osdisk, os_disk_resource_group: {EXISTING_RG}}}" in vm1
+    # the way in: the replace playbook, on its own OS disk
+    assert "ansible-playbook azure_ha.webfarm.replace_vm -e webfarm_replace_vm=vmapp-vm1 " in vm1
 
 
 def names(outcome: dict) -> list[str]:
@@ -255,3 +261,30 @@ def test_first_run_without_resource_group_passes(existing_state):
     plan = outcome["plan"]
     assert plan["resource_group"] == "fresh-it-rg"
     assert [vm["nat_rule"] for vm in plan["vms"]] == ["ssh-vm1", "ssh-vm2"]
+
+
+def test_replace_refusals_name_the_variable_before_any_write(existing_state):
+    """No LB health in the control-plane lab: no other VM is Up, so even a VM of the tier is
+    refused; the other refusals come first and name their variable."""
+    outcome = existing_state.outcomes
+    assert outcome["replace_unknown"]["failure"].startswith(
+        "webfarm_replace_vm: scaleapp-vm9 is not a VM of this tier (its VMs: scaleapp-vm1, scaleapp-vm2, "
+        "scaleapp-vm3)"), outcome["replace_unknown"]["failure"]
+    assert outcome["replace_unnamed"]["failure"].startswith(
+        "webfarm_replace_vm: required by playbooks/replace_vm.yml"), outcome["replace_unnamed"]["failure"]
+    assert outcome["replace_no_healthy_other"]["failure"].startswith(
+        "webfarm_replace_vm: scaleapp-vm2 would leave no healthy VM serving"), outcome["replace_no_healthy_other"]
+    assert outcome["replace_with_scale_in"]["failure"].startswith(
+        "webfarm_vm_count: this run would also add or remove scaleapp-vm3; replace_vm.yml replaces one VM"), \
+        outcome["replace_with_scale_in"]["failure"]
+    for case in ("replace_unknown", "replace_unnamed", "replace_no_healthy_other", "replace_with_scale_in"):
+        assert outcome[case]["replacing"] is None
+
+
+def test_replacing_a_vm_outside_the_set_is_its_way_in(existing_state):
+    """vmapp-vm1 is in no set, vmapp-vm2 in another one, vmapp-as does not exist: replacing
+    vm1 is refused for none of that (deploy.yml refuses both, see above), only for the health
+    the control-plane lab cannot give."""
+    failure = existing_state.outcomes["replace_outsider"]["failure"]
+    assert "a VM of this plan" not in failure, failure
+    assert failure.startswith("webfarm_replace_vm: vmapp-vm1 would leave no healthy VM serving"), failure

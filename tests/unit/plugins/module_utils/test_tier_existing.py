@@ -46,7 +46,7 @@ def test_other_domain_counts_name_each_variable_and_the_way_out():
     assert only_ud[0].startswith("webfarm_update_domains: availability set app1-as")
 
 
-def test_a_vm_outside_the_set_gets_the_recreate_from_disk_steps():
+def test_a_vm_outside_the_set_is_pointed_at_the_replace_playbook():
     held = [resource("app1-vm1"), resource("app1-vm2"), resource("app1-as", "Microsoft.Compute/availabilitySets"),
             resource("old-as", "Microsoft.Compute/availabilitySets")]
     sets = [avset(members=("app1-vm2",)), avset("old-as", members=("app1-vm1",))]
@@ -56,17 +56,13 @@ def test_a_vm_outside_the_set_gets_the_recreate_from_disk_steps():
     text = found[0]
     assert text.startswith("app1-vm1, a VM of this plan (webfarm_app app1, webfarm_vm_count 2)")
     assert "(it is in availability set old-as)" in text
-    assert "name=app1-vm1 state=absent remove_on_absent=[]" in text
-    assert 'network_interface_names=["app1-vm1-nic1"]' in text
-    assert "swap_os_disk={os_disk_name: app1-vm1-osdisk, os_disk_resource_group: app1-dev-rg}" in text
-    assert "data_disks=(lun and managed_disk_id of app1-vm1-data)" in text
-    assert "create the set" not in text, "the plan's set exists"
+    assert "an existing VM cannot join one" in text
+    assert "ansible-playbook azure_ha.webfarm.replace_vm -e webfarm_replace_vm=app1-vm1 " in text
+    assert "webfarm_replace_keep_os_disk=false" in text
 
 
-def test_without_the_plans_set_the_steps_create_it_and_every_problem_is_reported():
+def test_every_vm_outside_the_set_is_reported():
     found = problems([], [vm_body("app1-vm1"), vm_body("app1-vm2")])
     assert [f.split(" ", 1)[0] for f in found] == ["app1-vm1,", "app1-vm2,"]
     assert "(it is in no availability set)" in found[0]
-    assert "(2) create the set: azure.azcollection.azure_rm_availabilityset name=app1-as" in found[0]
-    assert "(3) create it again in the set" in found[0]
     assert all("\n" not in f for f in found), "one line per problem"

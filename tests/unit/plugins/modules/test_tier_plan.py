@@ -66,9 +66,10 @@ def test_role_defaults_argument_spec_and_module_agree():
     module_vars = {'webfarm_' + name: spec for name, spec in tier_plan.ARGUMENT_SPEC.items()}
     # the role documents every default it sets and every required variable
     assert set(options) == set(defaults) | {var for var, spec in module_vars.items() if spec.get('required')}
-    # boot diagnostics concern the vm role only, the VMs that leave tier_preflight only; the
-    # module gets every other variable
-    assert set(options) - set(module_vars) == {'webfarm_boot_diagnostics', 'webfarm_scale_in_vms'}
+    # boot diagnostics concern the vm role only, the VMs that leave and the VM replaced
+    # tier_preflight only; the module gets every other variable
+    assert set(options) - set(module_vars) == {'webfarm_boot_diagnostics', 'webfarm_scale_in_vms',
+                                               'webfarm_replace_vm', 'webfarm_replace_keep_os_disk'}
     for var in set(options) - set(module_vars):
         assert options[var]['default'] == defaults[var], var
     for var, spec in module_vars.items():

@@ -6,7 +6,6 @@ A VM's place in its set is fixed when the VM is created: the k-th VM created in 
 
 from __future__ import annotations
 
-import uuid
 
 from azlab.models.base import Context, ResourceType, require_props
 from azlab.models.errors import ArmError, invalid_parameter
@@ -19,23 +18,27 @@ SKUS = ("Classic", "Aligned")
 DOMAIN_RANGES = {"platformFaultDomainCount": ("fault", 1, 3, 2), "platformUpdateDomainCount": ("update", 1, 20, 5)}
 
 
-def _slot_counter(avset: dict) -> str:
-    # per set instance, not per name: a set deleted (even with its resource group) and
-    # created again starts placing VMs from domain 0
-    return f"availability-set-slot:{avset['_instance']}"
-
-
 def members(ctx: Context, set_id: str) -> list[dict]:
     """The VMs in a set, in creation order."""
     return [vm for vm in vm_bodies(ctx) if same_id(sub_id(vm["properties"].get("availabilitySet")), set_id)]
 
 
 def assign_domains(ctx: Context, avset: dict) -> dict:
-    """The next VM's update and fault domain in ``avset`` (Azure spreads VMs round-robin)."""
-    k = ctx.store.next_counter(_slot_counter(avset))
+    """The next VM's update and fault domain in ``avset``: the update domain holding the fewest
+    of the set's VMs, then the fault domain holding the fewest, the lowest on a tie.
+
+    For VMs created one after another this is Azure's documented round robin (the sixth VM of
+    five update domains joins the first's). Azure does not document where a VM goes after
+    others left the set; the lab fills the emptiest domains, so a replaced VM (deleted and
+    created again) lands where it was, and a scale-out after a scale-in fills the gaps."""
     props = avset["properties"]
-    return {"platformUpdateDomain": k % props["platformUpdateDomainCount"],
-            "platformFaultDomain": k % props["platformFaultDomainCount"]}
+    placed = [vm.get("_placement") or {} for vm in members(ctx, avset["id"])]
+
+    def emptiest(key: str, count: int) -> int:
+        held = [sum(1 for p in placed if p.get(key) == domain) for domain in range(count)]
+        return held.index(min(held))
+    return {"platformUpdateDomain": emptiest("platformUpdateDomain", props["platformUpdateDomainCount"]),
+            "platformFaultDomain": emptiest("platformFaultDomain", props["platformFaultDomainCount"])}
 
 
 def _domain_count(props: dict, existing: dict | None, prop: str) -> int:
@@ -66,7 +69,6 @@ class AvailabilitySetType(ResourceType):
             self._check_update(ctx, existing, sku, counts)
         out["sku"] = {"name": sku}
         out["properties"] = dict(counts)
-        out["_instance"] = existing["_instance"] if existing else uuid.uuid4().hex
         ppg = placement_group(ctx, out["location"], props.get("proximityPlacementGroup"), "proximityPlacementGroup.id")
         if existing is not None:
             allocated = [vm["id"] for vm in members(ctx, existing["id"]) if vm.get("_power") != "deallocated"]
