@@ -65,9 +65,10 @@ def _health_problems(name, others_up, min_in_service):
     if not others_up:
         return ['webfarm_replace_vm: {0} would leave no healthy VM serving: no other VM of the tier is Up in the load '
                 'balancer. Bring another VM back first (playbooks/verify.yml shows each VM\'s health)'.format(name)]
+    plural = '' if len(others_up) == 1 else 's'
     return ['webfarm_replace_vm: {0} would leave {1} healthy VM{2} serving ({3}), fewer than '
-            'rolling_patch_min_in_service ({4})'.format(name, len(others_up), '' if len(others_up) == 1 else 's',
-                                                         ', '.join(sorted(others_up)), min_in_service)]
+            'rolling_patch_min_in_service ({4})'.format(name, len(others_up), plural, ', '.join(sorted(others_up)),
+                                                        min_in_service)]
 
 
 def _disk_problems(name, vm_body, plan_vm):
