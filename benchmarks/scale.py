@@ -62,6 +62,9 @@ CHANGES = [
 
 
 def _seconds(duration: dict) -> float:
+    """A task's duration from the json callback; 0 for one that never ended (an include)."""
+    if not duration.get("start") or not duration.get("end"):
+        return 0.0
     start, end = (datetime.fromisoformat(duration[k].replace("Z", "+00:00")) for k in ("start", "end"))
     return (end - start).total_seconds()
 
@@ -73,7 +76,8 @@ def step_times(report: dict) -> dict[str, float]:
     for play in report["plays"]:
         play_name, waiting_for = play["play"]["name"], None
         for task in play["tasks"]:
-            name, seconds = task["task"]["name"], _seconds(task["task"]["duration"])
+            # a role's tasks are named "<role> : <task>"
+            name, seconds = task["task"]["name"].split(" : ", 1)[-1], _seconds(task["task"]["duration"])
             starter = next((step for prefix, step in STARTERS.items() if name.startswith(prefix)), None)
             if starter or name.startswith("Start "):
                 waiting_for = starter
