@@ -66,3 +66,38 @@ def test_a_secret_that_starts_with_a_dash_is_read_as_the_password(lab_env, tmp_p
     result = az_login(az_runner(lab_env, tmp_path), lab_env, secret="-not-the-secret", check=False)
     assert "expected one argument" not in result.stderr, "the secret was read as an option"
     assert "AADSTS7000215" in result.stderr, "read as the password, and refused as a wrong one"
+
+
+def test_scale_set_reads(az, tmp_path):
+    """az vmss show / list-instances / get-instance-view on a scale set made with az rest."""
+    from cryptography.hazmat.primitives import serialization  # noqa: PLC0415 - only this test needs a key
+    from cryptography.hazmat.primitives.asymmetric import ed25519  # noqa: PLC0415
+    key = ed25519.Ed25519PrivateKey.generate().public_key().public_bytes(
+        serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH).decode()
+    sub = json.loads(az("account", "show", "-o", "json").stdout)["id"]
+    az("group", "create", "-n", "cli-vmss-rg", "-l", "eastus", "-o", "none")
+    az("network", "vnet", "create", "-g", "cli-vmss-rg", "-n", "vnet", "--address-prefixes", "10.60.0.0/16",
+       "--subnet-name", "web", "--subnet-prefixes", "10.60.1.0/24", "-o", "none")
+    rg_id = f"/subscriptions/{sub}/resourceGroups/cli-vmss-rg"
+    body = {"location": "eastus", "sku": {"name": "Standard_B1s", "capacity": 2}, "properties": {
+        "orchestrationMode": "Uniform", "upgradePolicy": {"mode": "Manual"}, "virtualMachineProfile": {
+            "osProfile": {"computerNamePrefix": "web", "adminUsername": "azureuser", "linuxConfiguration": {
+                "disablePasswordAuthentication": True,
+                "ssh": {"publicKeys": [{"path": "/home/azureuser/.ssh/authorized_keys", "keyData": key}]}}},
+            "storageProfile": {"imageReference": {"publisher": "Debian", "offer": "debian-12", "sku": "12-gen2",
+                                                  "version": "latest"}, "osDisk": {"createOption": "FromImage"}},
+            "networkProfile": {"networkInterfaceConfigurations": [{"name": "nic", "properties": {
+                "primary": True, "ipConfigurations": [{"name": "ip", "properties": {
+                    "subnet": {"id": f"{rg_id}/providers/Microsoft.Network/virtualNetworks/vnet/subnets/web"}}}]}}]}}}}
+    (tmp_path / "vmss.json").write_text(json.dumps(body))
+    az("rest", "--method", "put", "--url", f"https://management.azure.com{rg_id}/providers/Microsoft.Compute/"
+       "virtualMachineScaleSets/web?api-version=2024-07-01", "--body", f"@{tmp_path / 'vmss.json'}", "-o", "none")
+    shown = json.loads(az("vmss", "show", "-g", "cli-vmss-rg", "-n", "web", "-o", "json").stdout)
+    assert (shown["sku"]["capacity"], shown["orchestrationMode"]) == (2, "Uniform")
+    listed = json.loads(az("vmss", "list-instances", "-g", "cli-vmss-rg", "-n", "web", "-o", "json").stdout)
+    assert [i["instanceId"] for i in listed] == ["0", "1"]
+    assert [i["osProfile"]["computerName"] for i in listed] == ["web000000", "web000001"]
+    view = json.loads(az("vmss", "get-instance-view", "-g", "cli-vmss-rg", "-n", "web", "--instance-id", "1",
+                         "-o", "json").stdout)
+    assert view["statuses"][1]["code"] == "PowerState/running" and view["platformFaultDomain"] == 1
+    az("group", "delete", "-n", "cli-vmss-rg", "--yes")

@@ -214,7 +214,8 @@ class ArmHandlers:
         """Resources - List: every resource but the groups, as $filter asks."""
         wanted = resource_filter.parse(request.args["$filter"]) if request.args.get("$filter") else (lambda _: True)
         return [self._generic_view(body) for _, body in self.lab.store.list(prefix=prefix)
-                if body.get("type", "").lower() != resources.RESOURCE_GROUP_TYPE.lower() and wanted(body)]
+                if body.get("type", "").lower() != resources.RESOURCE_GROUP_TYPE.lower() and not body.get("_unlisted")
+                and wanted(body)]
 
     @staticmethod
     def _public(body: dict) -> dict:
@@ -317,7 +318,9 @@ class ArmHandlers:
         prefix = str(parent) if parent else self._rg_id(rg)
         if parent is not None and not self.lab.store.exists(prefix):
             raise not_found(parent.full_type, parent.name, rg)
-        items = [self.render(rtype, body) for _, body in self.lab.store.list(rtype.full_type, prefix=prefix)]
+        # a scale set's instances and their NICs are listed under their set only, as on Azure
+        items = [self.render(rtype, body) for _, body in self.lab.store.list(rtype.full_type, prefix=prefix)
+                 if parent is not None or not body.get("_unlisted")]
         return Reply(200, {"value": items})
 
     def render(self, rtype: ResourceType, body: dict) -> dict:

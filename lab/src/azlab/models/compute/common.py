@@ -5,10 +5,11 @@ from __future__ import annotations
 import datetime as dt
 
 from azlab.models.base import Context
-from azlab.models.errors import ArmError
+from azlab.models.errors import ArmError, invalid_parameter
 from azlab.models.ids import ResourceId, same_id
 
 VM_TYPE = "Microsoft.Compute/virtualMachines"
+VMSS_TYPE = "Microsoft.Compute/virtualMachineScaleSets"
 AVSET_TYPE = "Microsoft.Compute/availabilitySets"
 DISK_TYPE = "Microsoft.Compute/disks"
 EXTENSION_TYPE = "Microsoft.Compute/virtualMachines/extensions"
@@ -91,3 +92,14 @@ def cascade_delete(ctx: Context, resource_id: str) -> None:
     rtype = ctx.registry.find(body.get("type", ""))
     if rtype is not None:
         rtype.on_deleted(ctx, ResourceId.parse(resource_id), body)
+
+
+def choice(value, allowed: tuple[str, ...], target: str, default: str | None) -> str | None:
+    """``value`` as Azure spells it (matched case-insensitively), ``default`` when absent."""
+    if value is None:
+        return default
+    match = next((a for a in allowed if a.lower() == str(value).lower()), None)
+    if match is None:
+        raise invalid_parameter(target, f"The value '{value}' of parameter '{target}' is invalid. "
+                                f"Allowed values are {', '.join(allowed)}.")
+    return match

@@ -17,7 +17,7 @@ from azlab.models.ids import ResourceId, same_id
 from azlab.models.compute import disks
 from azlab.models.compute.catalog import Image, VmSize, find_image, image_from_version_id
 from azlab.models.compute.common import (
-    DISK_TYPE, property_change_not_allowed, required_parameter, sub_id, vm_holding_disk,
+    DISK_TYPE, choice, property_change_not_allowed, required_parameter, sub_id, vm_holding_disk,
 )
 
 CACHING = ("None", "ReadOnly", "ReadWrite")
@@ -49,16 +49,6 @@ class StoragePlan:
             disk = ctx.get(disk_id)
             disks.apply_size(disk, size)
             ctx.store.put(disk["id"], DISK_TYPE, disk)
-
-
-def _choice(value, allowed: tuple[str, ...], target: str, default: str) -> str:
-    if value is None:
-        return default
-    match = next((a for a in allowed if a.lower() == str(value).lower()), None)
-    if match is None:
-        raise invalid_parameter(target, f"The value '{value}' of parameter '{target}' is invalid. "
-                                f"Allowed values are {', '.join(allowed)}.")
-    return match
 
 
 def _reject_unmanaged(disk: dict, target: str) -> None:
@@ -100,7 +90,7 @@ def plan_create(ctx: Context, vm_rid: ResourceId, location: str, requested, size
         raise required_parameter("storageProfile")
     os_req = requested.get("osDisk") or {}
     _reject_unmanaged(os_req, "osDisk")
-    option = _choice(os_req.get("createOption"), ("FromImage", "Attach"), "osDisk.createOption", "FromImage")
+    option = choice(os_req.get("createOption"), ("FromImage", "Attach"), "osDisk.createOption", "FromImage")
     if option == "FromImage":
         plan = _os_disk_from_image(ctx, vm_rid, location, requested, os_req, size)
     else:
@@ -147,7 +137,7 @@ def _os_disk_attached(ctx: Context, vm_rid: ResourceId, requested: dict, os_req:
                                 "platform or user image.")
     disk = _attachable(ctx, sub_id(os_req.get("managedDisk")), vm_rid, "osDisk.managedDisk.id")
     os_type = os_req.get("osType") or disk["properties"].get("osType")
-    os_type = _choice(os_type, ("Linux", "Windows"), "osDisk.osType", None)
+    os_type = choice(os_type, ("Linux", "Windows"), "osDisk.osType", None)
     if os_type is None:
         raise required_parameter("osDisk.osType")
     found = image_from_version_id(disk["properties"]["creationData"].get("imageReference", {}).get("id"))
@@ -160,9 +150,9 @@ def _os_disk_attached(ctx: Context, vm_rid: ResourceId, requested: dict, os_req:
 
 def _os_disk_entry(os_req: dict, os_type: str, name: str, option: str, sku: str, disk_id: str, size_gb: int) -> dict:
     entry = {"osType": os_type, "name": name, "createOption": option,
-             "caching": _choice(os_req.get("caching"), CACHING, "osDisk.caching", "ReadWrite"),
+             "caching": choice(os_req.get("caching"), CACHING, "osDisk.caching", "ReadWrite"),
              "managedDisk": {"storageAccountType": sku, "id": disk_id},
-             "deleteOption": _choice(os_req.get("deleteOption"), DELETE_OPTIONS, "osDisk.deleteOption", "Detach"),
+             "deleteOption": choice(os_req.get("deleteOption"), DELETE_OPTIONS, "osDisk.deleteOption", "Detach"),
              "diskSizeGB": size_gb}
     if os_req.get("writeAcceleratorEnabled") is not None:
         entry["writeAcceleratorEnabled"] = bool(os_req["writeAcceleratorEnabled"])
@@ -212,13 +202,13 @@ def _current_disk(item: dict, current: list[dict]) -> dict | None:
 
 def _kept_entry(kept: dict, item: dict) -> dict:
     entry = copy.deepcopy(kept)
-    entry["caching"] = _choice(item.get("caching"), CACHING, "dataDisks.caching", kept["caching"])
-    entry["deleteOption"] = _choice(item.get("deleteOption"), DELETE_OPTIONS, "dataDisks.deleteOption", kept["deleteOption"])
+    entry["caching"] = choice(item.get("caching"), CACHING, "dataDisks.caching", kept["caching"])
+    entry["deleteOption"] = choice(item.get("deleteOption"), DELETE_OPTIONS, "dataDisks.deleteOption", kept["deleteOption"])
     return entry
 
 
 def _new_data_disk(ctx: Context, vm_rid: ResourceId, location: str, item: dict, size: VmSize, plan: StoragePlan) -> dict:
-    option = _choice(item.get("createOption"), ("Empty", "Attach"), "dataDisks.createOption", None)
+    option = choice(item.get("createOption"), ("Empty", "Attach"), "dataDisks.createOption", None)
     if option is None:
         raise required_parameter("dataDisks.createOption")
     lun = item["lun"]
@@ -235,10 +225,10 @@ def _new_data_disk(ctx: Context, vm_rid: ResourceId, location: str, item: dict, 
         plan.new_disks.append(disks.disk_body(ctx, disk_rid, location, sku, size_gb, {"createOption": "Empty"}))
         name, disk_id = disk_rid.name, str(disk_rid)
     return {"lun": lun, "name": name, "createOption": option,
-            "caching": _choice(item.get("caching"), CACHING, "dataDisks.caching", "None"),
+            "caching": choice(item.get("caching"), CACHING, "dataDisks.caching", "None"),
             "writeAcceleratorEnabled": bool(item.get("writeAcceleratorEnabled", False)),
             "managedDisk": {"storageAccountType": sku, "id": disk_id},
-            "deleteOption": _choice(item.get("deleteOption"), DELETE_OPTIONS, "dataDisks.deleteOption", "Detach"),
+            "deleteOption": choice(item.get("deleteOption"), DELETE_OPTIONS, "dataDisks.deleteOption", "Detach"),
             "diskSizeGB": size_gb, "toBeDetached": False}
 
 
@@ -273,8 +263,8 @@ def _update_os_disk(ctx: Context, vm: dict, current: dict, requested: dict, plan
     wanted_id = sub_id(requested.get("managedDisk"))
     if wanted_id and not same_id(wanted_id, current["managedDisk"]["id"]):
         raise property_change_not_allowed("osDisk.managedDisk.id")
-    current["caching"] = _choice(requested.get("caching"), CACHING, "osDisk.caching", current["caching"])
-    current["deleteOption"] = _choice(requested.get("deleteOption"), DELETE_OPTIONS, "osDisk.deleteOption",
+    current["caching"] = choice(requested.get("caching"), CACHING, "osDisk.caching", current["caching"])
+    current["deleteOption"] = choice(requested.get("deleteOption"), DELETE_OPTIONS, "osDisk.deleteOption",
                                       current["deleteOption"])
     disk = ctx.get(current["managedDisk"]["id"])
     size_gb = disk["properties"]["diskSizeGB"]

@@ -1,0 +1,350 @@
+"""``Microsoft.Compute/virtualMachineScaleSets`` (Uniform orchestration): the model, its
+policies, and the instances a capacity asks for (``scale_set_instances``).
+
+A PUT (or PATCH) validates the whole set by Azure's rules (``scale_set_rules``), then
+brings the instances to ``sku.capacity``: new ones take the next instance ID, the emptiest
+update and fault domain and their NICs' addresses from the subnet; a lower capacity removes
+instances by the scale-in policy. A changed ``virtualMachineProfile`` is a new model
+(``_model``): with upgradePolicy Automatic every instance takes it, with Manual an instance
+takes it on ``manualupgrade``; Rolling upgrades are the data plane's (they need health).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import uuid
+
+from azlab.models.base import Context, NameRule, ResourceType, require_props
+from azlab.models.compute import scale_set_rules as rules
+from azlab.models.compute.catalog import VM_SIZES, find_image, find_size
+from azlab.models.compute.common import (
+    VMSS_TYPE, choice, iso_time, property_change_not_allowed, required_parameter, status,
+)
+from azlab.models.compute.guest import build_os_profile
+from azlab.models.compute.scale_set_instances import (
+    INSTANCE_TYPE, check_instance_ids, choose_scale_in, instance_body, instances, place, set_instance_power,
+)
+from azlab.models.errors import ArmError, invalid_parameter
+from azlab.models.ids import ResourceId
+from azlab.models.network.common import NIC_TYPE
+
+ORCHESTRATION_MODES = ("Uniform", "Flexible")
+FLEXIBLE_NOT_EMULATED = ("azlab: orchestrationMode Flexible is not emulated (its instances are standalone VMs); "
+                         "the lab runs Uniform scale sets: set orchestrationMode: Uniform.")
+NO_INSTANCES_YET = ("azlab: scale set instances do not run in the lab's data plane yet, and the lab never reports "
+                    "an instance running that does not run; scale sets work in a control-plane lab "
+                    "(azlab serve --no-dataplane).")
+IP_CONFIG_REFERENCES = ("loadBalancerBackendAddressPools", "loadBalancerInboundNatPools",
+                        "applicationGatewayBackendAddressPools", "applicationSecurityGroups")
+
+
+def _refs(ctx: Context, value, owner: str, target: str) -> list[dict]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise invalid_parameter(target, f"Parameter '{target}' must be a list of references.")
+    out = []
+    for index, ref in enumerate(value):
+        ref_id = ref.get("id") if isinstance(ref, dict) else None
+        ctx.require_reference(ref_id, owner, f"{target}[{index}].id")
+        out.append({"id": ref_id})
+    return out
+
+
+class ScaleSetType(ResourceType):
+    full_type = VMSS_TYPE
+    min_api_version = "2015-06-15"
+    name_rule = NameRule(1, 64)
+    actions = {"manualupgrade": "action_manual_upgrade", "start": "action_start", "powerOff": "action_power_off",
+               "restart": "action_restart", "deallocate": "action_deallocate", "delete": "action_delete_instances"}
+    views = {"instanceView": "view_instance_view", "skus": "view_skus"}
+
+    # -- create and update ---------------------------------------------------------------------
+
+    def build(self, ctx: Context, rid: ResourceId, body: dict, existing: dict | None) -> dict:
+        out = self.base_body(ctx, rid, body, existing)
+        props = require_props(body, self.full_type)
+        old = (existing or {}).get("properties", {})
+        mode = choice(props.get("orchestrationMode"), ORCHESTRATION_MODES, "orchestrationMode",
+                          old.get("orchestrationMode", "Uniform"))
+        if mode == "Flexible":
+            raise ArmError(400, "BadRequest", FLEXIBLE_NOT_EMULATED, target="orchestrationMode")
+        if ctx.no_guest_reason is None:
+            raise ArmError(400, "BadRequest", NO_INSTANCES_YET, target="sku.capacity")
+        if existing is not None:
+            rules.check_unchanged(old, {**props, "orchestrationMode": mode})
+        sku = self._sku(body.get("sku"), existing)
+        single = rules.flag(props.get("singlePlacementGroup"), "singlePlacementGroup",
+                            old.get("singlePlacementGroup", True))
+        sku["capacity"] = rules.capacity(body.get("sku") or {}, (existing or {}).get("sku"), single)
+        fault_domains = props.get("platformFaultDomainCount", old.get("platformFaultDomainCount", 5))
+        if isinstance(fault_domains, bool) or not isinstance(fault_domains, int) or not 1 <= fault_domains <= 5:
+            raise invalid_parameter("platformFaultDomainCount", f"The value {fault_domains} of parameter "
+                                    "'platformFaultDomainCount' is out of range. The value must be between 1 and 5.")
+        upgrade = rules.upgrade_policy(props.get("upgradePolicy"), old.get("upgradePolicy"))
+        repairs = rules.repairs_policy(props.get("automaticRepairsPolicy"), old.get("automaticRepairsPolicy"))
+        scale_in = rules.scale_in_policy(props.get("scaleInPolicy"), old.get("scaleInPolicy"))
+        profile, guest, image = self._profile(ctx, rid, out["location"], props.get("virtualMachineProfile"), existing)
+        rules.check_health_source(upgrade, repairs, profile)
+        for pool in self._nat_pools(ctx, profile):
+            rules.nat_pool_fits(pool, sku["capacity"])
+        out["sku"] = sku
+        out["properties"] = {
+            "singlePlacementGroup": single, "orchestrationMode": mode, "upgradePolicy": upgrade,
+            **({"automaticRepairsPolicy": repairs} if repairs else {}),
+            **({"scaleInPolicy": scale_in} if scale_in else {}),
+            "virtualMachineProfile": profile, "provisioningState": "Succeeded",
+            "overprovision": rules.flag(props.get("overprovision"), "overprovision", old.get("overprovision", True)),
+            "doNotRunExtensionsOnOverprovisionedVMs": rules.flag(
+                props.get("doNotRunExtensionsOnOverprovisionedVMs"), "doNotRunExtensionsOnOverprovisionedVMs",
+                old.get("doNotRunExtensionsOnOverprovisionedVMs", False)),
+            "uniqueId": old.get("uniqueId") or str(uuid.uuid4()), "platformFaultDomainCount": fault_domains,
+            "timeCreated": old.get("timeCreated") or iso_time(ctx)}
+        changed_model = existing is None or json.dumps(profile, sort_keys=True) != json.dumps(
+            old.get("virtualMachineProfile"), sort_keys=True) or guest != existing.get("_guest")
+        out["_model"] = (existing or {}).get("_model", 0) + (1 if changed_model else 0)
+        out["_next_instance"] = (existing or {}).get("_next_instance", 0)
+        out["_guest"], out["_image"] = guest, image
+        out["_image_version"] = image["version"]
+        self._reconcile_instances(ctx, out, existing is not None)
+        return out
+
+    @staticmethod
+    def _sku(sku, existing: dict | None) -> dict:
+        sku = sku if isinstance(sku, dict) else {}
+        name = sku.get("name") or ((existing or {}).get("sku") or {}).get("name")
+        if not name:
+            raise required_parameter("sku.name")
+        size = find_size(name)
+        if size is None:
+            raise invalid_parameter("sku.name", f"The requested VM size {name} is not available in the current "
+                                    f"region. The sizes available in the current region are: "
+                                    f"{', '.join(s.name for s in VM_SIZES.values())}.")
+        return {"name": size.name, "tier": sku.get("tier") or ((existing or {}).get("sku") or {}).get("tier")
+                or "Standard"}
+
+    def _profile(self, ctx: Context, rid: ResourceId, location: str, requested, existing: dict | None):
+        """(virtualMachineProfile as Azure returns it, the guest identity, the image)."""
+        old = (existing or {}).get("properties", {}).get("virtualMachineProfile")
+        if requested is None and old is not None:
+            return copy.deepcopy(old), existing["_guest"], existing["_image"]
+        if not isinstance(requested, dict):
+            raise required_parameter("virtualMachineProfile")
+        storage, image = self._storage_profile(requested.get("storageProfile"))
+        os_profile, guest = self._os_profile(requested.get("osProfile"), image["os_type"], old, existing)
+        profile = {"osProfile": os_profile, "storageProfile": storage,
+                   "networkProfile": self._network_profile(ctx, rid, requested.get("networkProfile"))}
+        extensions = self._extension_profile(requested.get("extensionProfile"))
+        if extensions is not None:
+            profile["extensionProfile"] = extensions
+        for key in ("diagnosticsProfile", "priority", "evictionPolicy", "billingProfile", "scheduledEventsProfile",
+                    "securityProfile", "licenseType"):
+            if requested.get(key) is not None:
+                profile[key] = requested[key]
+        return profile, guest, image
+
+    @staticmethod
+    def _storage_profile(requested) -> tuple[dict, dict]:
+        if not isinstance(requested, dict):
+            raise required_parameter("virtualMachineProfile.storageProfile")
+        ref = requested.get("imageReference") or {}
+        image = find_image(ref.get("publisher"), ref.get("offer"), ref.get("sku"))
+        version = image.resolve(ref.get("version")) if image else None
+        if version is None:
+            raise ArmError(404, "PlatformImageNotFound", f"The platform image '{ref.get('publisher')}:"
+                           f"{ref.get('offer')}:{ref.get('sku')}:{ref.get('version')}' is not available. Verify that "
+                           "all fields in the storage profile are correct.", target="imageReference")
+        os_disk = dict(requested.get("osDisk") or {})
+        option = choice(os_disk.get("createOption"), ("FromImage",), "osDisk.createOption", None)
+        if option is None:
+            raise required_parameter("virtualMachineProfile.storageProfile.osDisk.createOption")
+        os_disk.update(createOption=option, osType=image.os_type, caching=os_disk.get("caching") or "ReadWrite",
+                       managedDisk=os_disk.get("managedDisk") or {"storageAccountType": "Premium_LRS"},
+                       diskSizeGB=os_disk.get("diskSizeGB") or image.disk_gb)
+        # echoed as sent: the set's model says "latest", each instance says which it runs
+        storage = {"imageReference": {k: ref[k] for k in ("publisher", "offer", "sku", "version") if k in ref},
+                   "osDisk": os_disk, "dataDisks": requested.get("dataDisks") or []}
+        return storage, {"publisher": image.publisher, "offer": image.offer, "sku": image.sku, "version": version,
+                         "os_type": image.os_type}
+
+    @staticmethod
+    def _os_profile(requested, os_type: str, old: dict | None, existing: dict | None) -> tuple[dict, dict]:
+        if existing is not None:
+            current = old["osProfile"]
+            if isinstance(requested, dict):
+                for name in ("computerNamePrefix", "adminUsername"):
+                    if requested.get(name) is not None and requested[name] != current.get(name):
+                        raise property_change_not_allowed(f"osProfile.{name}")
+            guest = dict(existing["_guest"])
+            if isinstance(requested, dict) and requested.get("customData") is not None:
+                guest["customData"] = requested["customData"]
+            return copy.deepcopy(current), guest
+        if not isinstance(requested, dict):
+            raise required_parameter("virtualMachineProfile.osProfile")
+        prefix = requested.get("computerNamePrefix")
+        if not isinstance(prefix, str) or not 1 <= len(prefix) <= 15:
+            raise invalid_parameter("osProfile.computerNamePrefix", "The value of parameter "
+                                    "'osProfile.computerNamePrefix' must be 1 to 15 characters long.")
+        public, guest = build_os_profile(prefix, {**requested, "computerName": prefix}, os_type)
+        public.pop("computerName")
+        return {"computerNamePrefix": prefix, **public}, guest
+
+    @staticmethod
+    def _network_profile(ctx: Context, rid: ResourceId, requested) -> dict:
+        configs = (requested or {}).get("networkInterfaceConfigurations") if isinstance(requested, dict) else None
+        if not configs:
+            raise required_parameter("virtualMachineProfile.networkProfile.networkInterfaceConfigurations")
+        owner, out = str(rid), []
+        for n, config in enumerate(configs):
+            target = f"networkProfile.networkInterfaceConfigurations[{n}]"
+            props = dict(config.get("properties") or {})
+            if not config.get("name") or not props.get("ipConfigurations"):
+                raise required_parameter(f"{target}.name" if not config.get("name") else f"{target}.ipConfigurations")
+            ip_configs = []
+            for m, item in enumerate(props["ipConfigurations"]):
+                p = dict(item.get("properties") or {})
+                where = f"{target}.ipConfigurations[{m}]"
+                ctx.require_reference((p.get("subnet") or {}).get("id"), owner, f"{where}.subnet.id")
+                for key in IP_CONFIG_REFERENCES:
+                    if key in p:
+                        p[key] = _refs(ctx, p[key], owner, f"{where}.{key}")
+                p["privateIPAddressVersion"] = p.get("privateIPAddressVersion") or "IPv4"
+                ip_configs.append({"name": item.get("name"), "properties": p})
+            if props.get("networkSecurityGroup"):
+                ctx.require_reference(props["networkSecurityGroup"].get("id"), owner, f"{target}.networkSecurityGroup.id")
+            props.update(ipConfigurations=ip_configs, dnsSettings=props.get("dnsSettings") or {"dnsServers": []},
+                         enableAcceleratedNetworking=bool(props.get("enableAcceleratedNetworking", False)))
+            out.append({"name": config["name"], "properties": props})
+        profile = {"networkInterfaceConfigurations": out}
+        probe = (requested.get("healthProbe") or {}).get("id")
+        if probe:
+            ctx.require_reference(probe, owner, "networkProfile.healthProbe.id")
+            profile["healthProbe"] = {"id": probe}
+        return profile
+
+    @staticmethod
+    def _extension_profile(requested) -> dict | None:
+        if not isinstance(requested, dict):
+            return None
+        out = []
+        for n, ext in enumerate(requested.get("extensions") or []):
+            props = {k: v for k, v in (ext.get("properties") or {}).items() if k != "protectedSettings"}
+            for name in ("publisher", "type", "typeHandlerVersion"):
+                if not props.get(name):
+                    raise required_parameter(f"extensionProfile.extensions[{n}].properties.{name}")
+            out.append({"name": ext.get("name"), "properties": props})
+        return {"extensions": out}
+
+    @staticmethod
+    def _nat_pools(ctx: Context, profile: dict) -> list[dict]:
+        ids = {ref["id"].lower(): ref["id"] for config in profile["networkProfile"]["networkInterfaceConfigurations"]
+               for ip in config["properties"]["ipConfigurations"]
+               for ref in ip["properties"].get("loadBalancerInboundNatPools") or []}
+        return [ctx.lookup(pool_id) for pool_id in ids.values()]
+
+    # -- instances ------------------------------------------------------------------------------
+
+    def _reconcile_instances(self, ctx: Context, vmss: dict, updating: bool) -> None:
+        members = instances(ctx, vmss["id"]) if updating else []
+        want = vmss["sku"]["capacity"]
+        if len(members) > want:
+            rule = (vmss["properties"].get("scaleInPolicy") or {}).get("rules", ["Default"])[0]
+            for gone in choose_scale_in(members, len(members) - want, rule):
+                self._remove_instance(ctx, gone)
+                members.remove(gone)
+        while len(members) < want:
+            members.append(self._add_instance(ctx, vmss, members))
+        if vmss["properties"]["upgradePolicy"]["mode"] == "Automatic":
+            for member in members:
+                if member["_model"] != vmss["_model"]:
+                    member["_model"] = vmss["_model"]
+                    ctx.store.put(member["id"], INSTANCE_TYPE, member)
+
+    @staticmethod
+    def _add_instance(ctx: Context, vmss: dict, members: list[dict]) -> dict:
+        instance_id = vmss["_next_instance"]
+        vmss["_next_instance"] += 1
+        instance_rid = f"{vmss['id']}/virtualMachines/{instance_id}"
+        nic_type = ctx.registry.find(NIC_TYPE)
+        nic_ids = []
+        for config in vmss["properties"]["virtualMachineProfile"]["networkProfile"]["networkInterfaceConfigurations"]:
+            nic_rid = ResourceId.parse(f"{instance_rid}/networkInterfaces/{config['name']}")
+            props = config["properties"]
+            nic = nic_type.build(ctx, nic_rid, {"location": vmss["location"], "properties": {
+                "ipConfigurations": [{"name": ip["name"], "properties": {
+                    k: v for k, v in ip["properties"].items() if k != "loadBalancerInboundNatPools"}}
+                    for ip in props["ipConfigurations"]],
+                **({"networkSecurityGroup": props["networkSecurityGroup"]} if props.get("networkSecurityGroup") else {}),
+                "enableAcceleratedNetworking": props.get("enableAcceleratedNetworking", False)}}, None)
+            nic["_unlisted"] = True
+            ctx.store.put(nic["id"], NIC_TYPE, nic)
+            nic_ids.append(nic["id"])
+        body = instance_body(ctx, vmss, instance_id, nic_ids,
+                             place(members, vmss["properties"]["platformFaultDomainCount"]))
+        ctx.store.put(body["id"], INSTANCE_TYPE, body)
+        return body
+
+    @staticmethod
+    def _remove_instance(ctx: Context, instance: dict) -> None:
+        for child_id, _ in reversed(ctx.store.list(prefix=instance["id"])):
+            ctx.store.delete(child_id)
+        ctx.store.delete(instance["id"])
+
+    def render(self, ctx: Context, body: dict) -> dict:
+        return copy.deepcopy(body)
+
+    # -- views ------------------------------------------------------------------------------------
+
+    def view_instance_view(self, ctx: Context, rid: ResourceId) -> dict:
+        vmss = self.get_item(ctx, rid)
+        members = instances(ctx, vmss["id"])
+        counts: dict[str, int] = {}
+        for member in members:
+            for code in ("ProvisioningState/succeeded", f"PowerState/{member.get('_power', 'running')}"):
+                counts[code] = counts.get(code, 0) + 1
+        return {"virtualMachine": {"statusesSummary": [{"code": c, "count": n} for c, n in counts.items()]},
+                "statuses": [status("ProvisioningState/succeeded", "Provisioning succeeded",
+                                    time=vmss["properties"]["timeCreated"])]}
+
+    def view_skus(self, ctx: Context, rid: ResourceId) -> dict:
+        self.get_item(ctx, rid)
+        return {"value": [{"resourceType": VMSS_TYPE, "sku": {"name": size.name, "tier": "Standard"},
+                           "capacity": {"minimum": 0, "maximum": rules.MAX_CAPACITY, "defaultCapacity": 1,
+                                        "scaleType": "Automatic"}} for size in VM_SIZES.values()]}
+
+    # -- actions (POST, long-running) ----------------------------------------------------------------
+
+    def action_manual_upgrade(self, ctx: Context, rid: ResourceId, body: dict) -> None:
+        vmss = self.get_item(ctx, rid)
+        for member in check_instance_ids(ctx, vmss["id"], body, required=True):
+            member["_model"] = vmss["_model"]
+            ctx.store.put(member["id"], INSTANCE_TYPE, member)
+
+    def _power(self, ctx: Context, rid: ResourceId, body: dict, state: str, restart: bool = False) -> None:
+        vmss = self.get_item(ctx, rid)
+        for member in check_instance_ids(ctx, vmss["id"], body, required=False):
+            set_instance_power(ctx, member, state, restart)
+
+    def action_start(self, ctx: Context, rid: ResourceId, body: dict) -> None:
+        self._power(ctx, rid, body, "running")
+
+    def action_power_off(self, ctx: Context, rid: ResourceId, body: dict) -> None:
+        self._power(ctx, rid, body, "stopped")
+
+    def action_restart(self, ctx: Context, rid: ResourceId, body: dict) -> None:
+        self._power(ctx, rid, body, "running", restart=True)
+
+    def action_deallocate(self, ctx: Context, rid: ResourceId, body: dict) -> None:
+        self._power(ctx, rid, body, "deallocated")
+
+    def action_delete_instances(self, ctx: Context, rid: ResourceId, body: dict) -> None:
+        vmss = self.get_item(ctx, rid)
+        for member in check_instance_ids(ctx, vmss["id"], body, required=True):
+            self._remove_instance(ctx, member)
+        vmss["sku"]["capacity"] = len(instances(ctx, vmss["id"]))
+        ctx.store.put(vmss["id"], VMSS_TYPE, vmss)
+
+    def describe(self, ctx: Context, body: dict) -> str:
+        return f"{body['sku']['name']} x {body['sku']['capacity']}, upgrade {body['properties']['upgradePolicy']['mode']}"
+
