@@ -7,9 +7,9 @@ from azlab.models.base import Registry
 
 def build_registry() -> Registry:
     """Every resource type the lab emulates."""
-    from azlab.models import compute, identity, network, storage
+    from azlab.models import compute, identity, insights, network, storage
 
     registry = Registry()
-    for module in (network, compute, storage, identity):
+    for module in (network, compute, storage, identity, insights):
         module.register(registry)
     return registry
