@@ -101,6 +101,8 @@ def test_instances_are_numbered_named_placed_and_addressed(cloud):
     pool = cloud.arm.get(cloud.lb_id.split(cloud.arm.sub, 1)[1], api=NETWORK_API).json[
         "properties"]["backendAddressPools"][0]["properties"]
     assert len(pool["backendIPConfigurations"]) == 3
+    assert sorted(a["name"] for a in pool["loadBalancerBackendAddresses"]) == [
+        f"{cloud.rg}_vmss_{n}_nicipconfig" for n in range(3)]
 
 
 def test_capacity_changes_follow_the_scale_in_policy(cloud):

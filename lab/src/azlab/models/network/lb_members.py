@@ -14,9 +14,11 @@ def references_pool(config: dict, pool_id: str) -> bool:
 
 
 def backend_name(config: dict) -> str:
-    """Azure names a NIC-based pool address '{resource group}_{nic}{ip configuration}'."""
+    """Azure names a NIC-based pool address '{resource group}_{nic}{ip configuration}'; a scale
+    set instance's NIC, named after its NIC configuration in every instance, is told apart by
+    the set and the instance ID ('{resource group}_{set}_{id}_{nic}{ip configuration}')."""
     rid = ResourceId.parse(config["id"])
-    return f"{rid.resource_group}_{rid.names[0]}{rid.name}"
+    return f"{rid.resource_group}_{'_'.join(rid.names[:-1])}{rid.name}"
 
 
 def nic_members(ctx: Context, lb_id: str) -> dict[str, list[tuple[dict, dict]]]:
