@@ -263,9 +263,9 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.azure_ha.webfarm.plugins.module_utils.rolling_report import (
     ReportError,
     build_report,
-    render_html,
     summarize,
 )
+from ansible_collections.azure_ha.webfarm.plugins.module_utils.rolling_report_html import render_html
 
 ARGUMENT_SPEC = dict(
     path=dict(type='path', required=True),

@@ -10,15 +10,17 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from ansible_collections.azure_ha.webfarm.plugins.module_utils.rolling_report import (
-    PLOT_LEFT,
-    PLOT_RIGHT,
     ReportError,
     batch_label,
     build_report,
     format_duration,
     parse_timestamp,
-    render_html,
     summarize,
+)
+from ansible_collections.azure_ha.webfarm.plugins.module_utils.rolling_report_html import (
+    PLOT_LEFT,
+    PLOT_RIGHT,
+    render_html,
 )
 
 T0 = datetime.datetime(2026, 12, 1, 12, 0, 0, tzinfo=datetime.timezone.utc)
