@@ -25,17 +25,20 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from azlab.dataplane import host_network, image, os_disks, podman, resolve, vm_container, vnet
+from azlab.dataplane import gates, host_network, image, os_disks, podman, resolve, vm_container, vnet
 from azlab.dataplane.agent import GuestAgent
 from azlab.dataplane.networks import Networks
 from azlab.dataplane.objects import (
-    LAB_INSTANCE_LABEL, ROLE_LABEL, VM_ID_LABEL, VM_LABEL, container_name, instance_id, instance_label, purge,
+    LAB_INSTANCE_LABEL, MODEL_LABEL, ROLE_LABEL, VM_ID_LABEL, VM_LABEL, container_name, instance_id, instance_label,
+    purge,
 )
 from azlab.dataplane.lb import HAProxyError, LoadBalancerManager
 from azlab.dataplane.lb.view import RenderOptions
 from azlab.models.compute.catalog import find_size
-from azlab.models.compute.common import DISK_TYPE, VM_TYPE
-from azlab.models.compute.state import provisioning_failure, record_provisioning_failure, set_power_state, vm_spec
+from azlab.models.compute.common import DISK_TYPE, INSTANCE_TYPE, VM_TYPE, VMSS_TYPE
+from azlab.models.compute.state import (
+    machine_spec, machines, provisioning_failure, record_provisioning_failure, set_power_state,
+)
 from azlab.models.network.common import LB_TYPE
 from azlab.models.network.lb_health import set_unserved
 from azlab.models.store import key_of
@@ -163,26 +166,15 @@ class DataPlane:
 
     def gate_for(self, kind: str, full_type: str, resource_id: str):
         """For ARM's operation on a resource: a callable that says when the data plane is done
-        with it (None: pending, {}: done, an ARM error: failed), or None if ARM need not wait.
-
-        A VM create or update finishes once its container runs, and fails as an allocation
-        failure does on Azure when the container cannot be made: a VM is never reported
-        created while nothing runs.
-        """
-        if kind != "put" or full_type.lower() != VM_TYPE.lower():
+        with it (None: pending, {}: done, an ARM error: failed), or None if ARM need not wait
+        (``gates``: a VM's create or update, a scale set's PUT)."""
+        if kind != "put":
             return None
-        key = key_of(resource_id)
-        spec = vm_spec(self.store, resource_id) if self.store.exists(resource_id) else None
-        if spec is None or spec["os_type"] != "Linux" or not spec["guest"]:
-            return None
-
-        def outcome() -> dict | None:
-            failure = provisioning_failure(self.store, key)
-            if failure is not None:
-                return dict(failure)
-            # the container of this VM, not of a VM of the same name deleted just before
-            return {} if self._made.get(key) == spec["vm_id"] else None
-        return outcome
+        if full_type.lower() == VMSS_TYPE.lower():
+            return gates.scale_set_gate(self.store, self._made, resource_id)
+        if full_type.lower() == VM_TYPE.lower():
+            return gates.vm_gate(self.store, self._made, resource_id)
+        return None
 
     # -- faults ---------------------------------------------------------------------------
 
@@ -190,8 +182,8 @@ class DataPlane:
         if kind not in FAULT_KINDS:
             raise ValueError(f"fault must be one of {', '.join(FAULT_KINDS)}, not {kind!r}")
         vm = self.store.get(vm_id)
-        if vm is None or vm.get("type", "").lower() != VM_TYPE.lower():
-            raise ValueError(f"no virtual machine {vm_id}")
+        if vm is None or vm.get("type", "").lower() not in (VM_TYPE.lower(), INSTANCE_TYPE.lower()):
+            raise ValueError(f"no virtual machine or scale set instance {vm_id}")
         key = key_of(vm["id"])
         self._faults[kind].add(key)
         if kind == "boot":
@@ -213,7 +205,7 @@ class DataPlane:
     def status(self) -> dict:
         containers = self._containers()
         vms = {}
-        for vm_id, _ in self.store.list(VM_TYPE):
+        for vm_id, _ in machines(self.store):
             key = key_of(vm_id)
             container = containers.get(key)
             vms[vm_id] = self._notes.get(key) or (
@@ -271,7 +263,8 @@ class DataPlane:
             labels = entry.get("Labels") or {}
             containers[labels.get(VM_LABEL, "")] = {
                 "name": entry["Names"][0], "state": entry["State"], "started": str(entry.get("StartedAt")),
-                "vm_id": labels.get(VM_ID_LABEL), "os_disk": labels.get(os_disks.DISK_LABEL)}
+                "vm_id": labels.get(VM_ID_LABEL), "os_disk": labels.get(os_disks.DISK_LABEL),
+                "model": labels.get(MODEL_LABEL)}
         return containers
 
     def _labels(self, role: str) -> dict[str, str]:
@@ -301,10 +294,10 @@ class DataPlane:
     def _reconcile_vms(self, containers: dict[str, dict], vnets: set[str]) -> set[str]:
         """Containers for the VMs; return the IDs of the NICs whose namespace a VM uses."""
         wanted, nics_in_use = set(), set()
-        for vm_id, _ in self.store.list(VM_TYPE):
+        for vm_id, _ in machines(self.store):
             key = key_of(vm_id)
             wanted.add(key)
-            spec = vm_spec(self.store, vm_id)
+            spec = machine_spec(self.store, vm_id)
             if spec["os_type"] != "Linux" or not spec["guest"]:
                 self._notes[key] = WINDOWS_NOTE if spec["os_type"] == "Windows" else "no guest (not created from an image)"
                 continue
@@ -312,8 +305,10 @@ class DataPlane:
                 nics_in_use.add(key_of(spec["network_interfaces"][0]))
             container = containers.get(key)
             try:
-                if container is not None and key not in self._creating and container["vm_id"] not in (None, spec["vm_id"]):
-                    # the VM was deleted and created again under its name before this pass
+                if container is not None and key not in self._creating and (
+                        container["vm_id"] not in (None, spec["vm_id"]) or gates.stale_model(spec, container)):
+                    # the VM was deleted and created again under its name before this pass, or
+                    # a scale set instance takes a new model: a reimage
                     self._remove_vm_container(key, container)
                     container = None
                 self._reconcile_vm(spec, container, vnets)
@@ -348,7 +343,7 @@ class DataPlane:
         if provisioning_failure(self.store, key) is not None:
             return  # tried and failed; a new PUT of the VM clears the failure and tries again
         if container is not None:
-            self._made[key] = spec["vm_id"]
+            self._made[key] = gates.made_token(spec)
         if container is None:
             if goal == "running" and not held_down:
                 self._create(spec, vnets)
@@ -423,11 +418,13 @@ class DataPlane:
             podman.remove_container(name)  # a half-created one from an interrupted run
             netns = vnet.ensure_nic(self._lab, port)
             labels = {**self._labels("vm"), VM_LABEL: key, VM_ID_LABEL: spec["vm_id"]}
+            if spec.get("model") is not None:
+                labels[MODEL_LABEL] = str(spec["model"])
             if spec["os_disk_unique_id"]:
                 labels[os_disks.DISK_LABEL] = spec["os_disk_unique_id"].lower()
             podman.run(vm_container.vm_run_args(name, ref, hostname=spec["guest"].get("computerName") or spec["name"],
                                          seed_dir=seed, network=f"ns:{netns}", labels=labels))
-            self._made[key] = spec["vm_id"]
+            self._made[key] = gates.made_token(spec)
             LOG.info("VM %s: container %s started", spec["id"], name)
         except (podman.PodmanError, image.ImageBuildError, vnet.NetworkError) as exc:
             self._fail(spec, "VMProvisioningFailed", f"the lab could not start the VM's container: {exc}")

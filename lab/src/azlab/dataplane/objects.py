@@ -25,6 +25,8 @@ VM_LABEL = "azlab.vm"
 #: The vmId of the VM a container runs: a VM deleted and created again under the same name
 #: (a replaced VM) gets a new vmId, and a new container.
 VM_ID_LABEL = "azlab.vmid"
+#: The scale set model a scale set instance's container was made from.
+MODEL_LABEL = "azlab.model"
 
 def _safe(text: str, limit: int = 20) -> str:
     return re.sub(r"[^a-zA-Z0-9_.-]", "-", text)[:limit]
@@ -35,7 +37,12 @@ def _digest(text: str) -> str:
 
 
 def container_name(vm_id: str) -> str:
-    return f"azlab-{_safe(vm_id.rstrip('/').rsplit('/', 1)[1], 32)}-{_digest(vm_id)}"
+    """``azlab-<VM name>-<digest>``; a scale set instance is named ``<set>_<instance ID>``."""
+    parts = vm_id.rstrip("/").split("/")
+    name = parts[-1]
+    if len(parts) > 2 and parts[-4].lower() == "virtualmachinescalesets":
+        name = f"{parts[-3]}_{parts[-1]}"
+    return f"azlab-{_safe(name, 32)}-{_digest(vm_id)}"
 
 
 def instance_id(state_dir: Path) -> str:

@@ -32,7 +32,8 @@ import ipaddress
 from dataclasses import dataclass
 
 from azlab.dataplane.vnet import SUBNET_TABLE_BASE, nic_veth_name, vnet_of
-from azlab.models.network.common import NIC_TYPE, VM_TYPE
+from azlab.models.compute.state import machines
+from azlab.models.network.common import NIC_TYPE
 from azlab.models.network.nic import primary_ip_configuration
 from azlab.models.store import Store, key_of
 
@@ -87,8 +88,8 @@ def kernel_routes(user_routes: list[dict], vnet_prefixes: list[str], uplink_gate
 
 
 def running_nics(store: Store) -> set[str]:
-    """Keys of the NICs of running VMs: only a running guest forwards for others."""
-    return {key_of(ref["id"]) for _, vm in store.list(VM_TYPE) if vm.get("_power") == "running"
+    """Keys of the NICs of running VMs and scale set instances: only a running guest forwards for others."""
+    return {key_of(ref["id"]) for _, vm in machines(store) if vm.get("_power") == "running"
             for ref in ((vm.get("properties") or {}).get("networkProfile") or {}).get("networkInterfaces") or []}
 
 

@@ -10,6 +10,7 @@ from azlab.models.ids import ResourceId, same_id
 
 VM_TYPE = "Microsoft.Compute/virtualMachines"
 VMSS_TYPE = "Microsoft.Compute/virtualMachineScaleSets"
+INSTANCE_TYPE = VMSS_TYPE + "/virtualMachines"
 AVSET_TYPE = "Microsoft.Compute/availabilitySets"
 DISK_TYPE = "Microsoft.Compute/disks"
 EXTENSION_TYPE = "Microsoft.Compute/virtualMachines/extensions"

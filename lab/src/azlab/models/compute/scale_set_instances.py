@@ -17,12 +17,11 @@ from collections import Counter
 
 from azlab.models.base import Context, ResourceType
 from azlab.models.compute.catalog import GUEST_OS
-from azlab.models.compute.common import VMSS_TYPE, iso_time, status
+from azlab.models.compute.common import INSTANCE_TYPE, VMSS_TYPE, iso_time, status
 from azlab.models.compute.state import POWER_STATES
 from azlab.models.errors import ArmError, invalid_parameter, not_found
 from azlab.models.ids import ResourceId
 
-INSTANCE_TYPE = VMSS_TYPE + "/virtualMachines"
 #: a Uniform scale set's placement group has five update domains
 UPDATE_DOMAINS = 5
 _BASE36 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -108,6 +107,16 @@ def instance_body(ctx: Context, vmss: dict, instance_id: int, nic_ids: list[str]
         "_model": vmss["_model"], "_placement": placement, "_power": "running", "_power_goal": "running",
         "_guest": {**vmss["_guest"], "computerName": name}, "_image": dict(vmss["_image"]), "_unlisted": True,
     }
+
+
+def apply_model(instance: dict, vmss: dict) -> None:
+    """The instance takes the set's current model: what its guest is made from (a reimage in
+    the data plane, which starts it afresh from the image with the model's osProfile)."""
+    instance["_model"] = vmss["_model"]
+    instance["_guest"] = {**vmss["_guest"], "computerName": instance["properties"]["osProfile"]["computerName"]}
+    instance["_image"] = dict(vmss["_image"])
+    image = vmss["properties"]["virtualMachineProfile"]["storageProfile"]["imageReference"]
+    instance["properties"]["storageProfile"]["imageReference"] = {**image, "exactVersion": vmss["_image_version"]}
 
 
 def instance_view(ctx: Context, instance: dict) -> dict:

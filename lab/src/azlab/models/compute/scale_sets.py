@@ -23,7 +23,8 @@ from azlab.models.compute.common import (
 )
 from azlab.models.compute.guest import build_os_profile
 from azlab.models.compute.scale_set_instances import (
-    INSTANCE_TYPE, check_instance_ids, choose_scale_in, instance_body, instances, place, set_instance_power,
+    INSTANCE_TYPE, apply_model, check_instance_ids, choose_scale_in, instance_body, instances, place,
+    set_instance_power,
 )
 from azlab.models.errors import ArmError, invalid_parameter
 from azlab.models.ids import ResourceId
@@ -32,9 +33,6 @@ from azlab.models.network.common import NIC_TYPE
 ORCHESTRATION_MODES = ("Uniform", "Flexible")
 FLEXIBLE_NOT_EMULATED = ("azlab: orchestrationMode Flexible is not emulated (its instances are standalone VMs); "
                          "the lab runs Uniform scale sets: set orchestrationMode: Uniform.")
-NO_INSTANCES_YET = ("azlab: scale set instances do not run in the lab's data plane yet, and the lab never reports "
-                    "an instance running that does not run; scale sets work in a control-plane lab "
-                    "(azlab serve --no-dataplane).")
 IP_CONFIG_REFERENCES = ("loadBalancerBackendAddressPools", "loadBalancerInboundNatPools",
                         "applicationGatewayBackendAddressPools", "applicationSecurityGroups")
 
@@ -70,8 +68,6 @@ class ScaleSetType(ResourceType):
                           old.get("orchestrationMode", "Uniform"))
         if mode == "Flexible":
             raise ArmError(400, "BadRequest", FLEXIBLE_NOT_EMULATED, target="orchestrationMode")
-        if ctx.no_guest_reason is None:
-            raise ArmError(400, "BadRequest", NO_INSTANCES_YET, target="sku.capacity")
         if existing is not None:
             rules.check_unchanged(old, {**props, "orchestrationMode": mode})
         sku = self._sku(body.get("sku"), existing)
@@ -258,7 +254,7 @@ class ScaleSetType(ResourceType):
         if vmss["properties"]["upgradePolicy"]["mode"] == "Automatic":
             for member in members:
                 if member["_model"] != vmss["_model"]:
-                    member["_model"] = vmss["_model"]
+                    apply_model(member, vmss)
                     ctx.store.put(member["id"], INSTANCE_TYPE, member)
 
     @staticmethod
@@ -318,7 +314,7 @@ class ScaleSetType(ResourceType):
     def action_manual_upgrade(self, ctx: Context, rid: ResourceId, body: dict) -> None:
         vmss = self.get_item(ctx, rid)
         for member in check_instance_ids(ctx, vmss["id"], body, required=True):
-            member["_model"] = vmss["_model"]
+            apply_model(member, vmss)
             ctx.store.put(member["id"], INSTANCE_TYPE, member)
 
     def _power(self, ctx: Context, rid: ResourceId, body: dict, state: str, restart: bool = False) -> None:

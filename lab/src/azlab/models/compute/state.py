@@ -24,7 +24,7 @@ from __future__ import annotations
 import copy
 
 from azlab.models.store import Store
-from azlab.models.compute.common import EXTENSION_TYPE, VM_TYPE, sub_id
+from azlab.models.compute.common import EXTENSION_TYPE, INSTANCE_TYPE, VM_TYPE, sub_id
 from azlab.models.compute.run_commands import RUN_COMMANDS_TYPE, result_state
 
 POWER_STATES = {
@@ -124,7 +124,7 @@ def _update(store: Store, resource_id: str, resource_type: str, change) -> None:
         if body is None:
             raise KeyError(f"no {resource_type} {resource_id}")
         change(body)
-        store.put(body["id"], resource_type, body)
+        store.put(body["id"], body.get("type") or resource_type, body)
 
 
 def vm_spec(store: Store, vm_id: str) -> dict:
@@ -162,3 +162,46 @@ def vm_spec(store: Store, vm_id: str) -> dict:
         "extensions": [ext["id"] for _, ext in store.list(EXTENSION_TYPE, prefix=vm["id"])],
     }
 
+
+def instance_spec(store: Store, instance_id: str) -> dict:
+    """``vm_spec`` of a scale set instance: its guest comes from the set's model, it has no
+    disk resources and no availability set."""
+    inst = store.get(instance_id)
+    if inst is None:
+        raise KeyError(f"no scale set instance {instance_id}")
+    props = inst["properties"]
+    return {
+        "id": inst["id"],
+        "name": inst["name"],
+        "vm_id": props["vmId"],
+        "location": inst["location"],
+        "vm_size": inst["sku"]["name"],
+        "os_type": props["storageProfile"]["osDisk"].get("osType", "Linux"),
+        "image": inst.get("_image"),
+        "guest": copy.deepcopy(inst.get("_guest", {})),
+        "os_disk_id": None,
+        "os_disk_unique_id": None,
+        "data_disks": [],
+        "network_interfaces": [ref["id"] for ref in props["networkProfile"]["networkInterfaces"]],
+        "availability_set": None,
+        "placement": dict(inst.get("_placement") or {}),
+        "power": inst.get("_power"),
+        "power_goal": inst.get("_power_goal"),
+        "restarts": inst.get("_restarts", 0),
+        "extensions": [],
+        # the set's model the guest is made from: a newer one is a reimage
+        "model": inst.get("_model"),
+    }
+
+
+def machines(store: Store) -> list[tuple[str, dict]]:
+    """(ID, body) of everything that runs a guest: VMs and scale set instances."""
+    return [*store.list(VM_TYPE), *store.list(INSTANCE_TYPE)]
+
+
+def machine_spec(store: Store, machine_id: str) -> dict:
+    """``vm_spec`` or ``instance_spec``, by what the ID names."""
+    body = store.get(machine_id) or {}
+    if body.get("type", "").lower() == INSTANCE_TYPE.lower():
+        return instance_spec(store, machine_id)
+    return vm_spec(store, machine_id)

@@ -1,0 +1,54 @@
+"""What ARM's operations wait for in the data plane (store reads, no I/O).
+
+A VM's create or update ends once its container runs, and fails as an allocation failure does
+on Azure when the container cannot be made: a VM is never reported created while nothing runs.
+A scale set's PUT ends when every instance's container runs, on the set's current model, and
+the containers of the instances it removed are gone; it fails with the first instance that
+failed. ``made`` is the controller's record of the containers it made: VM key -> token.
+"""
+
+from __future__ import annotations
+
+from azlab.models.compute.common import INSTANCE_TYPE
+from azlab.models.compute.state import provisioning_failure, vm_spec
+from azlab.models.store import Store, key_of
+
+
+def made_token(spec: dict) -> str:
+    """What a made container stands for: the VM (its vmId), and for a scale set instance
+    also the set's model its guest was made from."""
+    return spec["vm_id"] if spec.get("model") is None else f"{spec['vm_id']}#{spec['model']}"
+
+
+def stale_model(spec: dict, container: dict) -> bool:
+    """A scale set instance whose container runs an older model than the instance has."""
+    return spec.get("model") is not None and container.get("model") not in (None, str(spec["model"]))
+
+
+def vm_gate(store: Store, made: dict[str, str], vm_id: str):
+    key = key_of(vm_id)
+    spec = vm_spec(store, vm_id) if store.exists(vm_id) else None
+    if spec is None or spec["os_type"] != "Linux" or not spec["guest"]:
+        return None
+
+    def outcome() -> dict | None:
+        failure = provisioning_failure(store, key)
+        if failure is not None:
+            return dict(failure)
+        # the container of this VM, not of a VM of the same name deleted just before
+        return {} if made.get(key) == made_token(spec) else None
+    return outcome
+
+
+def scale_set_gate(store: Store, made: dict[str, str], vmss_id: str):
+    prefix = key_of(vmss_id) + "/"
+
+    def outcome() -> dict | None:
+        members = {key_of(i_id): body for i_id, body in store.list(INSTANCE_TYPE, prefix=vmss_id)}
+        for body in members.values():
+            if body.get("_failure"):
+                return dict(body["_failure"])
+        if any(made.get(key) != f"{body['properties']['vmId']}#{body.get('_model')}" for key, body in members.items()):
+            return None
+        return None if any(k.startswith(prefix) and k not in members for k in made) else {}
+    return outcome

@@ -1,0 +1,196 @@
+"""End to end: a Uniform scale set's instances are real containers behind the real HAProxy.
+
+The Azure SDK builds a VNet with an NSG, a Standard LB (pool, HTTP probe, rule) and a scale
+set whose customData starts a web server. Checked on the machine: the set's PUT ends once
+every instance's container runs, HTTP through the LB reaches every instance by its computer
+name, a higher capacity adds a container that the LB serves, a lower one removes the chosen
+instances' containers (and the LB stops sending to them), deleting the set removes the rest.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import socket
+import subprocess
+
+import pytest
+
+from azlab.dataplane.objects import container_name
+from polling import wait_for
+
+pytestmark = pytest.mark.dataplane
+
+RG = "dp-vmss-rg"
+LOCATION = "eastus"
+WEB_SERVER = '''\
+import http.server, socket
+class Handler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = (socket.gethostname() + " VERSION").encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *args):
+        pass
+http.server.ThreadingHTTPServer(("0.0.0.0", 80), Handler).serve_forever()
+'''
+
+
+def custom_data(version: str) -> str:
+    """cloud-init: a web server answering '<hostname> <version>', base64 for osProfile."""
+    return base64.b64encode(("#cloud-config\n" + json.dumps({
+        "write_files": [
+            {"path": "/usr/local/bin/web.py", "permissions": "0755", "content": WEB_SERVER.replace("VERSION", version)},
+            {"path": "/etc/systemd/system/web.service", "content":
+                "[Unit]\nDescription=lab web server\n[Service]\nExecStart=/usr/bin/python3 /usr/local/bin/web.py\n"
+                "Restart=always\n[Install]\nWantedBy=multi-user.target\n"},
+        ],
+        "runcmd": [["systemctl", "enable", "--now", "web.service"]],
+    })).encode()).decode()
+
+
+def network_id(sub: str, kind: str, name: str) -> str:
+    return f"/subscriptions/{sub}/resourceGroups/{RG}/providers/Microsoft.Network/{kind}/{name}"
+
+
+@pytest.fixture(scope="module")
+def tier(clients, dataplane_server, tmp_path_factory):
+    """Network, LB and a scale set of 2; returns the public IP and the SDK clients' set body."""
+    cm, net = clients
+    sub = cm._config.subscription_id
+    keydir = tmp_path_factory.mktemp("vmss-ssh")
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(keydir / "id")], check=True)
+    from azure.mgmt.resource import ResourceManagementClient  # noqa: PLC0415 - SDK only where tests run
+    ResourceManagementClient(cm._config.credential, sub).resource_groups.create_or_update(RG, {"location": LOCATION})
+    nsg = net.network_security_groups.begin_create_or_update(RG, "vmss-nsg", {"location": LOCATION, "security_rules": [
+        {"name": "allow-web", "priority": 200, "direction": "Inbound", "access": "Allow", "protocol": "Tcp",
+         "source_address_prefix": "Internet", "source_port_range": "*", "destination_address_prefix": "*",
+         "destination_port_range": "80"}]}).result()
+    net.virtual_networks.begin_create_or_update(RG, "vmss-vnet", {
+        "location": LOCATION, "address_space": {"address_prefixes": ["10.81.0.0/16"]},
+        "subnets": [{"name": "web", "address_prefix": "10.81.1.0/24", "network_security_group": {"id": nsg.id}}]}).result()
+    pip = net.public_ip_addresses.begin_create_or_update(RG, "vmss-pip", {
+        "location": LOCATION, "sku": {"name": "Standard"}, "public_ip_allocation_method": "Static"}).result()
+    lb_id = network_id(sub, "loadBalancers", "vmss-lb")
+    net.load_balancers.begin_create_or_update(RG, "vmss-lb", {
+        "location": LOCATION, "sku": {"name": "Standard"},
+        "frontend_ip_configurations": [{"name": "fe", "public_ip_address": {"id": pip.id}}],
+        "backend_address_pools": [{"name": "pool"}],
+        "probes": [{"name": "web", "protocol": "Http", "port": 80, "request_path": "/", "interval_in_seconds": 5,
+                    "probe_threshold": 1}],
+        "load_balancing_rules": [{"name": "http", "frontend_ip_configuration": {"id": f"{lb_id}/frontendIPConfigurations/fe"},
+                                  "backend_address_pool": {"id": f"{lb_id}/backendAddressPools/pool"},
+                                  "probe": {"id": f"{lb_id}/probes/web"}, "protocol": "Tcp", "frontend_port": 80,
+                                  "backend_port": 80}]}).result()
+    body = {"location": LOCATION, "sku": {"name": "Standard_B1s", "capacity": 2}, "properties": {
+        "orchestrationMode": "Uniform", "upgradePolicy": {"mode": "Manual"}, "virtualMachineProfile": {
+            "osProfile": {"computerNamePrefix": "web", "adminUsername": "azureuser",
+                          "customData": custom_data("v1"), "linuxConfiguration": {
+                              "disablePasswordAuthentication": True, "ssh": {"publicKeys": [
+                                  {"path": "/home/azureuser/.ssh/authorized_keys",
+                                   "keyData": (keydir / "id.pub").read_text()}]}}},
+            "storageProfile": {"imageReference": {"publisher": "Debian", "offer": "debian-12", "sku": "12-gen2",
+                                                  "version": "latest"}, "osDisk": {"createOption": "FromImage"}},
+            "networkProfile": {"networkInterfaceConfigurations": [{"name": "nic", "properties": {
+                "primary": True, "ipConfigurations": [{"name": "ip", "properties": {
+                    "subnet": {"id": network_id(sub, "virtualNetworks", "vmss-vnet") + "/subnets/web"},
+                    "loadBalancerBackendAddressPools": [{"id": f"{lb_id}/backendAddressPools/pool"}]}}]}}]}}}}
+    put_set(cm, body)
+    return {"address": pip.ip_address, "body": body, "lab": dataplane_server.lab, "sub": sub}
+
+
+def put_set(cm, body: dict) -> None:
+    """PUT the set through the SDK's pipeline (the model the lab keeps) and wait for the LRO."""
+    models = cm.models()
+    cm.virtual_machine_scale_sets.begin_create_or_update(
+        RG, "web", models.VirtualMachineScaleSet.from_dict(body)).result()
+
+
+def instance_ids(lab) -> list[str]:
+    return sorted(body["id"] for _, body in lab.store.list("Microsoft.Compute/virtualMachineScaleSets/virtualMachines"))
+
+
+def runs(vm_id: str) -> bool:
+    state = subprocess.run(["podman", "container", "inspect", "-f", "{{.State.Status}}", container_name(vm_id)],
+                           capture_output=True, text=True)
+    return state.returncode == 0 and state.stdout.strip() == "running"
+
+
+def hostnames_through_lb(address: str, count: int = 12) -> set[str]:
+    seen = set()
+    for _ in range(count):
+        try:
+            with socket.create_connection((address, 80), timeout=3) as conn:
+                conn.sendall(b"GET / HTTP/1.0\r\nHost: lab\r\n\r\n")
+                reply = b""
+                while chunk := conn.recv(4096):
+                    reply += chunk
+            seen.add(reply.split(b"\r\n\r\n", 1)[1].decode())  # "<hostname> <version>"
+        except OSError:
+            continue
+    return seen
+
+
+def test_the_put_ends_with_every_instance_running_and_the_lb_serves_each(tier):
+    ids = instance_ids(tier["lab"])
+    assert len(ids) == 2 and all(runs(vm_id) for vm_id in ids), "the PUT ended before the containers ran"
+    assert wait_for(lambda: hostnames_through_lb(tier["address"]) == {"web000000 v1", "web000001 v1"}, timeout=180,
+                    step=1)
+
+
+def test_a_higher_capacity_adds_a_served_instance_and_a_lower_one_removes_containers(tier, clients):
+    cm, _ = clients
+    body = json.loads(json.dumps(tier["body"]))
+    body["sku"]["capacity"] = 3
+    put_set(cm, body)
+    ids = instance_ids(tier["lab"])
+    assert len(ids) == 3 and all(runs(vm_id) for vm_id in ids)
+    assert wait_for(lambda: hostnames_through_lb(tier["address"]) == {"web000000 v1", "web000001 v1", "web000002 v1"},
+                    timeout=180, step=1)
+    body["sku"]["capacity"] = 1
+    put_set(cm, body)
+    left = instance_ids(tier["lab"])
+    gone = sorted(set(ids) - set(left))
+    assert len(left) == 1 and runs(left[0])
+    # the PUT ended once the removed instances' containers were gone
+    assert not any(runs(vm_id) for vm_id in gone)
+    assert wait_for(lambda: len(hostnames_through_lb(tier["address"])) == 1, timeout=60, step=1)
+
+
+def test_a_new_model_reimages_the_instances_by_the_upgrade_policy(tier, clients):
+    """Manual: nothing until manualupgrade; Automatic: every instance at once. A reimage is a new
+    container from the image with the new model's osProfile (here: its customData)."""
+    cm, _ = clients
+    (left,) = instance_ids(tier["lab"])
+    name = json.loads(subprocess.run(["podman", "container", "inspect", container_name(left)], capture_output=True,
+                                     text=True, check=True).stdout)[0]["Id"]
+    body = json.loads(json.dumps(tier["body"]))
+    body["sku"]["capacity"] = 1
+    body["properties"]["virtualMachineProfile"]["osProfile"]["customData"] = custom_data("v2")
+    put_set(cm, body)
+    instance = cm.virtual_machine_scale_set_vms.get(RG, "web", left.rsplit("/", 1)[1])
+    assert instance.latest_model_applied is False
+    assert hostnames_through_lb(tier["address"], 4) == {f"{instance.os_profile.computer_name} v1"}
+    cm.virtual_machine_scale_sets.begin_update_instances(
+        RG, "web", cm.models().VirtualMachineScaleSetVMInstanceRequiredIDs(instance_ids=[instance.instance_id])).result()
+    assert wait_for(lambda: hostnames_through_lb(tier["address"], 4) == {f"{instance.os_profile.computer_name} v2"},
+                    timeout=180, step=1), "manualupgrade did not reimage the instance"
+    again = json.loads(subprocess.run(["podman", "container", "inspect", container_name(left)], capture_output=True,
+                                      text=True, check=True).stdout)[0]["Id"]
+    assert again != name, "a reimage is a new container"
+    body["properties"]["upgradePolicy"] = {"mode": "Automatic"}
+    body["properties"]["virtualMachineProfile"]["osProfile"]["customData"] = custom_data("v3")
+    put_set(cm, body)
+    # the PUT ended once the instance ran the new model
+    assert runs(left)
+    assert wait_for(lambda: hostnames_through_lb(tier["address"], 4) == {f"{instance.os_profile.computer_name} v3"},
+                    timeout=120, step=1)
+
+
+def test_deleting_the_set_removes_its_containers(tier, clients):
+    cm, _ = clients
+    ids = instance_ids(tier["lab"])
+    cm.virtual_machine_scale_sets.begin_delete(RG, "web").result()
+    assert wait_for(lambda: not any(runs(vm_id) for vm_id in ids), timeout=60)
