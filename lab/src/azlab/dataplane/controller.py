@@ -167,11 +167,12 @@ class DataPlane:
     def gate_for(self, kind: str, full_type: str, resource_id: str):
         """For ARM's operation on a resource: a callable that says when the data plane is done
         with it (None: pending, {}: done, an ARM error: failed), or None if ARM need not wait
-        (``gates``: a VM's create or update, a scale set's PUT)."""
+        (``gates``: a VM's create or update, a scale set's PUT and actions)."""
+        if full_type.lower() == VMSS_TYPE.lower() and kind in ("put", "action"):
+            # a manualupgrade ends when the instances run the new model
+            return gates.scale_set_gate(self.store, self._made, resource_id)
         if kind != "put":
             return None
-        if full_type.lower() == VMSS_TYPE.lower():
-            return gates.scale_set_gate(self.store, self._made, resource_id)
         if full_type.lower() == VM_TYPE.lower():
             return gates.vm_gate(self.store, self._made, resource_id)
         return None
