@@ -12,6 +12,7 @@ the image it was made from, which is what it holds.
 
 from __future__ import annotations
 
+import json
 import logging
 
 from azlab.dataplane import podman
@@ -70,10 +71,14 @@ class DiskImages:
 
 
 def lab_images(instance_label: str) -> list[str]:
-    """The uniqueIds of the OS disk images of the lab with this instance label."""
-    out = podman.run(["images", "--filter", f"label={DISK_LABEL}", "--filter", f"label={instance_label}",
-                      "--format", "{{.Tag}}"]).stdout
-    return [tag for tag in out.split() if tag and tag != "<none>"]
+    """The uniqueIds of the OS disk images of the lab with this instance label.
+
+    One label filter only: ``podman images`` ORs its label filters (``podman ps`` ANDs
+    them), so the lab's own label is checked here - never another lab's disk."""
+    key, _, value = instance_label.partition("=")
+    out = podman.run(["images", "--filter", f"label={DISK_LABEL}", "--format", "json"]).stdout
+    return [(image.get("Labels") or {})[DISK_LABEL] for image in json.loads(out or "[]")
+            if (image.get("Labels") or {}).get(key) == value and (image.get("Labels") or {}).get(DISK_LABEL)]
 
 
 def purge(instance_label: str) -> None:
