@@ -127,7 +127,8 @@ def hostnames_through_lb(address: str, count: int = 12) -> set[str]:
                 reply = b""
                 while chunk := conn.recv(4096):
                     reply += chunk
-            seen.add(reply.split(b"\r\n\r\n", 1)[1].decode())  # "<hostname> <version>"
+            if b"\r\n\r\n" in reply:  # no server up yet: HAProxy closes the connection
+                seen.add(reply.split(b"\r\n\r\n", 1)[1].decode())  # "<hostname> <version>"
         except OSError:
             continue
     return seen
