@@ -21,8 +21,9 @@ SET_TYPE = 'microsoft.compute/availabilitysets'
 LB_TYPE = 'microsoft.network/loadbalancers'
 
 
-def _name_of(resource_id):
-    return resource_id.rstrip('/').rsplit('/', 1)[-1]
+def name_of(resource_id):
+    """The last segment of an ARM ID ('' for none)."""
+    return (resource_id or '').rstrip('/').rsplit('/', 1)[-1]
 
 
 def _props(body):
@@ -36,7 +37,7 @@ def names_of_type(resources, resource_type):
 
 def set_members(avset):
     """Lowercased names of the VMs in an availability set."""
-    return [_name_of(ref['id']).lower() for ref in _props(avset).get('virtualMachines') or []]
+    return [name_of(ref['id']).lower() for ref in _props(avset).get('virtualMachines') or []]
 
 
 def outsiders(resources, plan, avset):

@@ -13,13 +13,10 @@ VM of the plan that exists outside the set into it.
 
 from __future__ import absolute_import, division, print_function
 
+from ansible_collections.azure_ha.webfarm.plugins.module_utils.tier_existing import name_of
 from ansible_collections.azure_ha.webfarm.plugins.module_utils.tier_scale import ScaleRefused, vm_number
 
 __metaclass__ = type
-
-
-def _name_of(resource_id):
-    return (resource_id or '').rstrip('/').rsplit('/', 1)[-1]
 
 
 def _storage(vm_body):
@@ -75,11 +72,11 @@ def _disk_problems(name, vm_body, plan_vm):
     """Keeping disks the tier would not recognise by name: its next run would try to rename them."""
     os_disk, data = _disks(vm_body)
     found = []
-    if _name_of(os_disk).lower() != plan_vm['os_disk'].lower():
+    if name_of(os_disk).lower() != plan_vm['os_disk'].lower():
         found.append('webfarm_replace_keep_os_disk: {0}\'s OS disk is {1}, not {2} as the tier names it; the tier '
                      'cannot keep it. Set webfarm_replace_keep_os_disk: false to create {0} fresh from the '
-                     'image'.format(name, _name_of(os_disk) or 'unmanaged', plan_vm['os_disk']))
-    kept_data = sorted(_name_of(i) for i in data.values())
+                     'image'.format(name, name_of(os_disk) or 'unmanaged', plan_vm['os_disk']))
+    kept_data = sorted(name_of(i) for i in data.values())
     planned_data = [plan_vm['data_disk']] if plan_vm.get('data_disk') else []
     if [d.lower() for d in kept_data] != [d.lower() for d in planned_data]:
         found.append('webfarm_replace_keep_os_disk: {0} has data disk{1} {2}, the tier plans {3}; the tier cannot '

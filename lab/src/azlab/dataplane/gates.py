@@ -48,7 +48,8 @@ def scale_set_gate(store: Store, made: dict[str, str], vmss_id: str):
         for body in members.values():
             if body.get("_failure"):
                 return dict(body["_failure"])
-        if any(made.get(key) != f"{body['properties']['vmId']}#{body.get('_model')}" for key, body in members.items()):
+        if any(made.get(key) != made_token({"vm_id": body["properties"]["vmId"], "model": body.get("_model")})
+               for key, body in members.items()):
             return None
         return None if any(k.startswith(prefix) and k not in members for k in made) else {}
     return outcome

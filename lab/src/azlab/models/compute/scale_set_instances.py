@@ -18,7 +18,7 @@ from collections import Counter
 from azlab.models.base import Context, ResourceType
 from azlab.models.compute.catalog import GUEST_OS
 from azlab.models.compute.common import INSTANCE_TYPE, VMSS_TYPE, iso_time, status
-from azlab.models.compute.state import POWER_STATES
+from azlab.models.compute.state import POWER_STATES, request_power
 from azlab.models.errors import ArmError, invalid_parameter, not_found
 from azlab.models.ids import ResourceId
 
@@ -149,14 +149,6 @@ def check_instance_ids(ctx: Context, vmss_id: str, body, required: bool) -> list
     return [by_id[str(i)] for i in ids]
 
 
-def set_instance_power(ctx: Context, instance: dict, state: str, restart: bool = False) -> None:
-    """ARM's side of a power action: the goal (and, until a data plane reports, the state)."""
-    instance["_power"] = instance["_power_goal"] = state
-    if restart:
-        instance["_restarts"] = instance.get("_restarts", 0) + 1
-    ctx.store.put(instance["id"], INSTANCE_TYPE, instance)
-
-
 class ScaleSetInstanceType(ResourceType):
     """``virtualMachineScaleSets/{set}/virtualMachines/{instanceId}``: made by the set, never by a PUT."""
 
@@ -205,16 +197,16 @@ class ScaleSetInstanceType(ResourceType):
             ctx.store.put(vmss["id"], VMSS_TYPE, vmss)
 
     def action_start(self, ctx: Context, rid: ResourceId, body: dict) -> None:
-        set_instance_power(ctx, self.get_item(ctx, rid), "running")
+        request_power(ctx.store, self.get_item(ctx, rid), "running")
 
     def action_power_off(self, ctx: Context, rid: ResourceId, body: dict) -> None:
-        set_instance_power(ctx, self.get_item(ctx, rid), "stopped")
+        request_power(ctx.store, self.get_item(ctx, rid), "stopped")
 
     def action_restart(self, ctx: Context, rid: ResourceId, body: dict) -> None:
-        set_instance_power(ctx, self.get_item(ctx, rid), "running", restart=True)
+        request_power(ctx.store, self.get_item(ctx, rid), "running", restart=True)
 
     def action_deallocate(self, ctx: Context, rid: ResourceId, body: dict) -> None:
-        set_instance_power(ctx, self.get_item(ctx, rid), "deallocated")
+        request_power(ctx.store, self.get_item(ctx, rid), "deallocated")
 
 
 class ScaleSetNicType(ResourceType):

@@ -24,8 +24,8 @@ from azlab.models.compute.common import (
 from azlab.models.compute.guest import build_os_profile
 from azlab.models.compute.scale_set_instances import (
     INSTANCE_TYPE, apply_model, check_instance_ids, choose_scale_in, instance_body, instances, place,
-    set_instance_power,
 )
+from azlab.models.compute.state import request_power
 from azlab.models.errors import ArmError, invalid_parameter
 from azlab.models.ids import ResourceId
 from azlab.models.network.common import NIC_TYPE
@@ -287,9 +287,6 @@ class ScaleSetType(ResourceType):
             ctx.store.delete(child_id)
         ctx.store.delete(instance["id"])
 
-    def render(self, ctx: Context, body: dict) -> dict:
-        return copy.deepcopy(body)
-
     # -- views ------------------------------------------------------------------------------------
 
     def view_instance_view(self, ctx: Context, rid: ResourceId) -> dict:
@@ -320,7 +317,7 @@ class ScaleSetType(ResourceType):
     def _power(self, ctx: Context, rid: ResourceId, body: dict, state: str, restart: bool = False) -> None:
         vmss = self.get_item(ctx, rid)
         for member in check_instance_ids(ctx, vmss["id"], body, required=False):
-            set_instance_power(ctx, member, state, restart)
+            request_power(ctx.store, member, state, restart)
 
     def action_start(self, ctx: Context, rid: ResourceId, body: dict) -> None:
         self._power(ctx, rid, body, "running")

@@ -42,6 +42,15 @@ def set_power_state(store: Store, vm_id: str, state: str) -> None:
     _update(store, vm_id, VM_TYPE, lambda body: body.__setitem__("_power", state))
 
 
+def request_power(store: Store, body: dict, state: str, restart: bool = False) -> None:
+    """ARM's side of a power action on a VM or scale set instance: the goal (``_power_goal``)
+    and, until the data plane reports, the state; a restart is counted (``_restarts``)."""
+    body["_power"] = body["_power_goal"] = state
+    if restart:
+        body["_restarts"] = body.get("_restarts", 0) + 1
+    store.put(body["id"], body["type"], body)
+
+
 def record_provisioning_failure(store: Store, vm_id: str, code: str, message: str) -> None:
     """The data plane could not make the VM: provisioning failed, with Azure's code and why."""
 

@@ -24,7 +24,7 @@ from azlab.models.compute.common import (
 )
 from azlab.models.compute.guest import build_os_profile, check_os_profile_update
 from azlab.models.compute.proximity_placement_groups import check_group_change, group_of_vm, placement_group, vm_group
-from azlab.models.compute.state import POWER_STATES
+from azlab.models.compute.state import POWER_STATES, request_power
 
 # Properties a VM keeps as the client sent them (the lab gives them no behaviour).
 PASSTHROUGH = ("licenseType", "securityProfile", "additionalCapabilities", "priority", "evictionPolicy",
@@ -356,10 +356,7 @@ class VirtualMachineType(ResourceType):
     # -- power actions (POST, long-running) ---------------------------------------------------------
 
     def _set_power(self, ctx: Context, vm: dict, state: str, restart: bool = False) -> None:
-        vm["_power"] = vm["_power_goal"] = state
-        if restart:
-            vm["_restarts"] = vm.get("_restarts", 0) + 1
-        ctx.store.put(vm["id"], self.full_type, vm)
+        request_power(ctx.store, vm, state, restart)
 
     @staticmethod
     def _require_allocated(vm: dict, operation: str) -> None:
