@@ -218,3 +218,21 @@ def test_rolling_with_the_lb_probe_is_accepted_and_fixed_properties_stay(cloud):
     again = cloud.get("virtualMachineScaleSets/vmss").json
     again["properties"]["virtualMachineProfile"]["osProfile"]["adminUsername"] = "other"
     assert error(cloud.put_set(again)) == (409, "PropertyChangeNotAllowed", "osProfile.adminUsername")
+
+
+def test_reimage_makes_instances_anew_on_the_model_they_run(cloud, lab):
+    from azlab.models.compute.state import guest_generation  # noqa: PLC0415 - what the data plane builds from
+
+    assert cloud.put_set(cloud.body(capacity=3)).status_code == 201
+
+    def generations() -> list[str]:
+        return [guest_generation(body) for _, body in sorted(
+            lab.store.list("Microsoft.Compute/virtualMachineScaleSets/virtualMachines"),
+            key=lambda item: int(item[1]["instanceId"]))]
+    before = generations()
+    assert cloud.post("virtualMachineScaleSets/vmss/virtualMachines/1/reimage").status_code == 202
+    assert cloud.post("virtualMachineScaleSets/vmss/reimage", {"instanceIds": ["2"]}).status_code == 202
+    after = generations()
+    assert after[0] == before[0] and after[1] != before[1] and after[2] != before[2]
+    assert [i["properties"]["latestModelApplied"] for i in cloud.instances()] == [True, True, True]
+    assert error(cloud.post("virtualMachineScaleSets/vmss/reimage", {"instanceIds": ["7"]}))[:2] == (404, "NotFound")

@@ -280,6 +280,8 @@ class ArmHandlers:
         rtype = self._type(rid.full_type, api_version)
         rtype.check_api_version(api_version)
         self._require_rg(rg)
+        if extra is None and rtype.fixed_names:
+            extra = rid.name  # e.g. rollingUpgrades/latest: a view or action below the parent
         if extra is not None:
             return self._extra(request, rtype, rid, extra)
         method = request.method
@@ -451,7 +453,7 @@ class ArmHandlers:
                     result = getattr(rtype, rtype.actions[action])(ctx, rid, body)
             if not rtype.long_running or action in rtype.sync_actions:
                 return Reply(200 if result is not None or action in rtype.sync_actions else 204, result)
-            owner = rid if not rtype.embedded_in else rid.parent
+            owner = rid.parent if rtype.embedded_in or rtype.fixed_names else rid
             location = (self.lab.store.get(str(owner)) or {}).get("location", "global")
             # a read-only action (e.g. LB rule health) must not show its resource as Updating
             kind = "read" if readonly else "action"

@@ -61,7 +61,7 @@ class Lab:
     def start_operation(self, namespace: str, location: str, resource_id: str, kind: str, full_type: str,
                         verb: str, on_done=None, result: dict | None = None, action: str | None = None) -> Operation:
         duration = self.profile.lro_seconds(full_type, verb)
-        gate = self.dataplane.gate_for(kind, full_type, resource_id) if self.dataplane is not None else None
+        gate = self.dataplane.gate_for(kind, full_type, resource_id, action) if self.dataplane is not None else None
         rtype = self.registry.find(full_type)
         gate_timeout = None
         if gate is None and rtype is not None:

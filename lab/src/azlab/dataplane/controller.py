@@ -25,7 +25,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from azlab.dataplane import gates, host_network, image, os_disks, podman, resolve, vm_container, vnet
+from azlab.dataplane import gates, host_network, image, os_disks, podman, resolve, rolling, vm_container, vnet
 from azlab.dataplane.agent import GuestAgent
 from azlab.dataplane.networks import Networks
 from azlab.dataplane.objects import (
@@ -113,6 +113,7 @@ class DataPlane:
         self._disks = os_disks.DiskImages(instance_label(self.state_dir))
         self._networks = Networks(self.store, instance_id(self.state_dir), self._error)
         self._agent = GuestAgent(self.store, on_done=self._wake.set)
+        self.rolling = rolling.RollingUpgrades(lab, self._made)
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -164,12 +165,14 @@ class DataPlane:
 
     # -- what ARM waits for ------------------------------------------------------------------
 
-    def gate_for(self, kind: str, full_type: str, resource_id: str):
+    def gate_for(self, kind: str, full_type: str, resource_id: str, action: str | None = None):
         """For ARM's operation on a resource: a callable that says when the data plane is done
         with it (None: pending, {}: done, an ARM error: failed), or None if ARM need not wait
-        (``gates``: a VM's create or update, a scale set's PUT and actions)."""
-        if full_type.lower() == VMSS_TYPE.lower() and kind in ("put", "action"):
-            # a manualupgrade ends when the instances run the new model
+        (``gates``: a VM's create or update, a scale set's PUT and actions other than a rolling
+        upgrade, which ends with the upgrade: the model's gate)."""
+        if (full_type.lower() == VMSS_TYPE.lower() and kind in ("put", "action") and action != "osRollingUpgrade") \
+                or (full_type.lower() == INSTANCE_TYPE.lower() and action == "reimage"):
+            # a manualupgrade or reimage ends when the instances' new containers run
             return gates.scale_set_gate(self.store, self._made, resource_id)
         if kind != "put":
             return None
@@ -250,6 +253,7 @@ class DataPlane:
         self._agent.reconcile({key: c["name"] for key, c in containers.items()
                                     if key in self._made and self._reported.get(key) == "running"})
         self._networks.remove_stale_namespaces(nics_in_use)
+        self.rolling.reconcile()
         self._reconcile_lbs()
         self._disks.forget_deleted({(body["properties"].get("uniqueId") or "").lower()
                                     for _, body in self.store.list(DISK_TYPE)})
@@ -454,7 +458,7 @@ class DataPlane:
     def _reconcile_lbs(self) -> None:
         wanted = set()
         resolver = resolve.LoadBalancerResolver(self.lab.context(), self._networks.security, self._networks.sources,
-                                                self._probe_faulted_nics())
+                                                self._probe_faulted_nics(), rolling.out_of_rotation_nics(self.store))
         for lb_id, body in self.store.list(LB_TYPE):
             key = key_of(lb_id)
             wanted.add(key)

@@ -10,18 +10,18 @@ failed. ``made`` is the controller's record of the containers it made: VM key ->
 from __future__ import annotations
 
 from azlab.models.compute.common import INSTANCE_TYPE
-from azlab.models.compute.state import provisioning_failure, vm_spec
+from azlab.models.compute.state import guest_generation, provisioning_failure, vm_spec
 from azlab.models.store import Store, key_of
 
 
 def made_token(spec: dict) -> str:
     """What a made container stands for: the VM (its vmId), and for a scale set instance
-    also the set's model its guest was made from."""
+    also what its guest was made from (``state.guest_generation``)."""
     return spec["vm_id"] if spec.get("model") is None else f"{spec['vm_id']}#{spec['model']}"
 
 
 def stale_model(spec: dict, container: dict) -> bool:
-    """A scale set instance whose container runs an older model than the instance has."""
+    """A scale set instance whose container was made from another model or before a reimage."""
     return spec.get("model") is not None and container.get("model") not in (None, str(spec["model"]))
 
 
@@ -40,15 +40,22 @@ def vm_gate(store: Store, made: dict[str, str], vm_id: str):
     return outcome
 
 
-def scale_set_gate(store: Store, made: dict[str, str], vmss_id: str):
-    prefix = key_of(vmss_id) + "/"
+def scale_set_gate(store: Store, made: dict[str, str], resource_id: str):
+    """The set's instances (or the one instance ``resource_id`` names) run what they say."""
+    prefix = key_of(resource_id) + "/"
+
+    def members_now() -> dict[str, dict]:
+        body = store.get(resource_id)
+        if body is not None and body.get("type", "").lower() == INSTANCE_TYPE.lower():
+            return {key_of(resource_id): body}
+        return {key_of(i_id): body for i_id, body in store.list(INSTANCE_TYPE, prefix=resource_id)}
 
     def outcome() -> dict | None:
-        members = {key_of(i_id): body for i_id, body in store.list(INSTANCE_TYPE, prefix=vmss_id)}
+        members = members_now()
         for body in members.values():
             if body.get("_failure"):
                 return dict(body["_failure"])
-        if any(made.get(key) != made_token({"vm_id": body["properties"]["vmId"], "model": body.get("_model")})
+        if any(made.get(key) != made_token({"vm_id": body["properties"]["vmId"], "model": guest_generation(body)})
                for key, body in members.items()):
             return None
         return None if any(k.startswith(prefix) and k not in members for k in made) else {}

@@ -63,14 +63,18 @@ def _address(config: dict) -> str:
 class LoadBalancerResolver:
     """One reconcile pass's resolution of load balancer bodies."""
 
-    def __init__(self, ctx, security: SecurityView, vnet_sources: dict[str, str], probe_faulted_nics: set[str]):
+    def __init__(self, ctx, security: SecurityView, vnet_sources: dict[str, str], probe_faulted_nics: set[str],
+                 out_of_rotation_nics: frozenset[str] = frozenset()):
         """``vnet_sources``: VNet key -> the host address that reaches into it (only the
-        VNets that have a namespace); ``probe_faulted_nics``: NIC keys under a probe fault."""
+        VNets that have a namespace); ``probe_faulted_nics``: NIC keys under a probe fault;
+        ``out_of_rotation_nics``: NIC keys of scale set instances a rolling upgrade took out
+        of rotation (served as adminState Down: no new flows)."""
         self.ctx = ctx
         self.store = ctx.store
         self.security = security
         self.vnet_sources = vnet_sources
         self.probe_faulted_nics = probe_faulted_nics
+        self.out_of_rotation_nics = out_of_rotation_nics
 
     def view(self, lb_id: str, body: dict) -> LoadBalancerView:
         """Resolve what the LB body only references: addresses, pool members, NAT targets."""
@@ -107,6 +111,8 @@ class LoadBalancerResolver:
         out = []
         for nic, config in nic_configs:
             admin = stored.get(backend_name(config), {}).get("adminState", "None")
+            if key_of(nic["id"]) in self.out_of_rotation_nics:
+                admin = "Down"
             source = self._source_into(config["properties"].get("subnet"), _address(config))
             if source is None:
                 continue  # its VNet has no namespace yet: nothing can reach it

@@ -188,6 +188,9 @@ class ResourceType:
     sync_actions: ClassVar[frozenset[str]] = frozenset()
     #: False for the embedded children Azure serves read-only (PUT/DELETE answer 405)
     writable: ClassVar[bool] = True
+    #: a child type that is only fixed names below its parent, each a view or an action
+    #: (``rollingUpgrades/latest``, ``rollingUpgrades/cancel``): never a resource of its own
+    fixed_names: ClassVar[bool] = False
     #: status of a PUT that creates: the SDKs accept only what Azure sends (availability sets
     #: and storage accounts answer 200, disks 202, most types 201)
     create_status: ClassVar[int] = 201

@@ -109,6 +109,15 @@ def instance_body(ctx: Context, vmss: dict, instance_id: int, nic_ids: list[str]
     }
 
 
+def reimage(instance: dict, image_version: str | None = None) -> None:
+    """The instance's OS disk is made again from its image (a newer version of it, if given)."""
+    instance["_reimages"] = instance.get("_reimages", 0) + 1
+    if image_version is not None:
+        instance["_image"]["version"] = image_version
+        reference = instance["properties"]["storageProfile"]["imageReference"]
+        reference["exactVersion"] = image_version
+
+
 def apply_model(instance: dict, vmss: dict) -> None:
     """The instance takes the set's current model: what its guest is made from (a reimage in
     the data plane, which starts it afresh from the image with the model's osProfile)."""
@@ -157,7 +166,7 @@ class ScaleSetInstanceType(ResourceType):
     create_status = 200
     views = {"instanceView": "view_instance_view"}
     actions = {"start": "action_start", "powerOff": "action_power_off", "restart": "action_restart",
-               "deallocate": "action_deallocate"}
+               "deallocate": "action_deallocate", "reimage": "action_reimage"}
 
     def build(self, ctx: Context, rid: ResourceId, body: dict, existing: dict | None) -> dict:
         if existing is None:
@@ -207,6 +216,11 @@ class ScaleSetInstanceType(ResourceType):
 
     def action_deallocate(self, ctx: Context, rid: ResourceId, body: dict) -> None:
         request_power(ctx.store, self.get_item(ctx, rid), "deallocated")
+
+    def action_reimage(self, ctx: Context, rid: ResourceId, body: dict) -> None:
+        instance = self.get_item(ctx, rid)
+        reimage(instance)
+        ctx.store.put(instance["id"], INSTANCE_TYPE, instance)
 
 
 class ScaleSetNicType(ResourceType):

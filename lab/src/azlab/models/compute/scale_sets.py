@@ -6,7 +6,8 @@ brings the instances to ``sku.capacity``: new ones take the next instance ID, th
 update and fault domain and their NICs' addresses from the subnet; a lower capacity removes
 instances by the scale-in policy. A changed ``virtualMachineProfile`` is a new model
 (``_model``): with upgradePolicy Automatic every instance takes it, with Manual an instance
-takes it on ``manualupgrade``; Rolling upgrades are the data plane's (they need health).
+takes it on ``manualupgrade``, with Rolling a rolling upgrade starts (``rolling_upgrades``:
+the data plane runs its batches, because they wait for the instances' health).
 """
 
 from __future__ import annotations
@@ -16,14 +17,14 @@ import json
 import uuid
 
 from azlab.models.base import Context, NameRule, ResourceType, require_props
-from azlab.models.compute import scale_set_rules as rules
+from azlab.models.compute import rolling_upgrades, scale_set_rules as rules
 from azlab.models.compute.catalog import VM_SIZES, find_image, find_size
 from azlab.models.compute.common import (
     VMSS_TYPE, choice, iso_time, property_change_not_allowed, required_parameter, status,
 )
 from azlab.models.compute.guest import build_os_profile
 from azlab.models.compute.scale_set_instances import (
-    INSTANCE_TYPE, apply_model, check_instance_ids, choose_scale_in, instance_body, instances, place,
+    INSTANCE_TYPE, apply_model, check_instance_ids, choose_scale_in, instance_body, instances, place, reimage,
 )
 from azlab.models.compute.state import request_power
 from azlab.models.errors import ArmError, invalid_parameter
@@ -55,7 +56,8 @@ class ScaleSetType(ResourceType):
     min_api_version = "2015-06-15"
     name_rule = NameRule(1, 64)
     actions = {"manualupgrade": "action_manual_upgrade", "start": "action_start", "powerOff": "action_power_off",
-               "restart": "action_restart", "deallocate": "action_deallocate", "delete": "action_delete_instances"}
+               "restart": "action_restart", "deallocate": "action_deallocate", "delete": "action_delete_instances",
+               "osRollingUpgrade": "action_os_rolling_upgrade", "reimage": "action_reimage"}
     views = {"instanceView": "view_instance_view", "skus": "view_skus"}
 
     # -- create and update ---------------------------------------------------------------------
@@ -103,7 +105,10 @@ class ScaleSetType(ResourceType):
         out["_next_instance"] = (existing or {}).get("_next_instance", 0)
         out["_guest"], out["_image"] = guest, image
         out["_image_version"] = image["version"]
+        out["_rolling"] = (existing or {}).get("_rolling")
         self._reconcile_instances(ctx, out, existing is not None)
+        if existing is not None and changed_model and upgrade["mode"] == "Rolling":
+            out["_rolling"] = rolling_upgrades.start(ctx, out, rolling_upgrades.MODEL)
         return out
 
     @staticmethod
@@ -314,6 +319,14 @@ class ScaleSetType(ResourceType):
             apply_model(member, vmss)
             ctx.store.put(member["id"], INSTANCE_TYPE, member)
 
+    def action_reimage(self, ctx: Context, rid: ResourceId, body: dict) -> None:
+        """The named instances (all when none is named) start afresh from their image, on the
+        model they run (a reimage does not upgrade them)."""
+        vmss = self.get_item(ctx, rid)
+        for member in check_instance_ids(ctx, vmss["id"], body, required=False):
+            reimage(member)
+            ctx.store.put(member["id"], INSTANCE_TYPE, member)
+
     def _power(self, ctx: Context, rid: ResourceId, body: dict, state: str, restart: bool = False) -> None:
         vmss = self.get_item(ctx, rid)
         for member in check_instance_ids(ctx, vmss["id"], body, required=False):
@@ -337,6 +350,25 @@ class ScaleSetType(ResourceType):
             self._remove_instance(ctx, member)
         vmss["sku"]["capacity"] = len(instances(ctx, vmss["id"]))
         ctx.store.put(vmss["id"], VMSS_TYPE, vmss)
+
+    def action_os_rolling_upgrade(self, ctx: Context, rid: ResourceId, body: dict) -> None:
+        """Instances of a "latest" image move to its newest version, batch by batch, under the
+        set's rollingUpgradePolicy (whatever the upgrade mode, as on Azure)."""
+        vmss = self.get_item(ctx, rid)
+        if not rules.health_sources(vmss["properties"]["virtualMachineProfile"]):
+            raise ArmError(400, "BadRequest", rules.NO_HEALTH.format(what="OS Rolling Upgrade"))
+        if (vmss.get("_rolling") or {}).get("code") == rolling_upgrades.ROLLING_FORWARD:
+            raise ArmError(409, "OperationNotAllowed", f"A rolling upgrade of the virtual machine scale set "
+                           f"{vmss['name']} is in progress; cancel it (rollingUpgrades/cancel) or wait for it to end.")
+        vmss["_rolling"] = rolling_upgrades.start(ctx, vmss, rolling_upgrades.OS_IMAGE)
+        ctx.store.put(vmss["id"], VMSS_TYPE, vmss)
+
+    def operation_gate(self, ctx: Context, resource_id: str, kind: str, action: str | None = None):
+        """osRollingUpgrade ends with its rolling upgrade (the other operations wait for the data plane)."""
+        if action != "osRollingUpgrade":
+            return None
+        store = ctx.store
+        return lambda: rolling_upgrades.outcome((store.get(resource_id) or {}).get("_rolling"))
 
     def describe(self, ctx: Context, body: dict) -> str:
         return f"{body['sku']['name']} x {body['sku']['capacity']}, upgrade {body['properties']['upgradePolicy']['mode']}"

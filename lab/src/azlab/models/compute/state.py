@@ -198,9 +198,16 @@ def instance_spec(store: Store, instance_id: str) -> dict:
         "power_goal": inst.get("_power_goal"),
         "restarts": inst.get("_restarts", 0),
         "extensions": [],
-        # the set's model the guest is made from: a newer one is a reimage
-        "model": inst.get("_model"),
+        # what the guest is made from (the set's model, reimages): a newer one is a reimage
+        "model": guest_generation(inst),
     }
+
+
+def guest_generation(instance: dict) -> str:
+    """What a scale set instance's guest is made from: the set's model it runs, and how often it
+    was reimaged on that model ("3", "3.1"); a new generation is a new container (a reimage)."""
+    reimages = instance.get("_reimages", 0)
+    return f"{instance['_model']}.{reimages}" if reimages else str(instance["_model"])
 
 
 def machines(store: Store) -> list[tuple[str, dict]]:

@@ -1,0 +1,188 @@
+"""Scale set rolling upgrades, run batch by batch against the instances' real health.
+
+Each controller pass advances every rolling upgrade that rolls forward
+(``models.compute.rolling_upgrades`` holds the record and decides batches and checks):
+
+1. before a batch, maxUnhealthyInstancePercent over the set's health; the batch is chosen;
+2. *draining*: the batch's instances leave the load balancer's rotation (``_rolling_out``:
+   the resolver serves them in maintenance, so no new flow reaches them while open ones
+   finish), for ``drain_seconds``;
+3. *upgrading*: each takes the new model (or the newer image: a reimage); the controller
+   makes its new container; once that runs the instance returns to rotation and its probe
+   decides when it takes traffic again;
+4. the batch ends when every instance is healthy, or after ``health_wait_seconds`` with
+   those that are not counted failed; maxUnhealthyUpgradedInstancePercent is checked, then
+   pauseTimeBetweenBatches.
+
+Health is the load balancer probe of the set's ``networkProfile.healthProbe``, as HAProxy
+found it (the health log). A set whose health source is the Application Health extension
+cannot be judged by this lab yet: its upgrade faults and says so.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from azlab.dataplane import gates
+from azlab.models.compute import rolling_upgrades as rolling
+from azlab.models.compute.common import INSTANCE_TYPE, VMSS_TYPE, iso_time
+from azlab.models.compute.scale_set_instances import apply_model, instances, reimage
+from azlab.models.compute.scale_set_rules import duration_seconds, health_sources
+from azlab.models.compute.state import guest_generation
+from azlab.models.ids import same_id
+from azlab.models.network.nic import primary_ip_configuration
+from azlab.models.store import key_of
+
+LOG = logging.getLogger(__name__)
+#: Azure sends no new flows to a batch being upgraded; the lab waits this long for open ones
+DRAIN_SECONDS = 3.0
+#: how long an upgraded instance may take to become healthy before it counts as failed
+HEALTH_WAIT_SECONDS = 300.0
+EXTENSION_HEALTH_NOT_EMULATED = ("azlab: the Application Health extension's status is not evaluated by this lab yet, "
+                                 "so no batch can be judged healthy; use a load balancer health probe "
+                                 "(networkProfile.healthProbe) as the health source.")
+
+
+def probe_health(store, vmss: dict, members: list[dict]) -> dict[str, bool]:
+    """Instance ID -> whether the set's health probe last found it Up (through any rule that uses it)."""
+    probe_id = ((vmss["properties"]["virtualMachineProfile"]["networkProfile"].get("healthProbe") or {}).get("id"))
+    if not probe_id:
+        return {}
+    lb_id = probe_id.rsplit("/probes/", 1)[0]
+    lb = store.get(lb_id) or {}
+    latest: dict[str, dict] = {}
+    for rule in lb.get("properties", {}).get("loadBalancingRules", []):
+        if same_id((rule["properties"].get("probe") or {}).get("id"), probe_id):
+            for backend, event in store.current_health(lb_id, rule["name"]).items():
+                if backend not in latest or event["ts"] > latest[backend]["ts"]:
+                    latest[backend] = event
+    out = {}
+    for member in members:
+        refs = member["properties"]["networkProfile"]["networkInterfaces"]
+        nic = store.get(refs[0]["id"]) if refs else None
+        config = primary_ip_configuration(nic) if nic else None
+        event = latest.get(key_of(config["id"])) if config else None
+        out[member["instanceId"]] = bool(event) and event["state"] == "Up" and not member.get("_rolling_out")
+    return out
+
+
+def out_of_rotation_nics(store) -> set[str]:
+    """NIC keys of the instances a rolling upgrade took out of the load balancers' rotation."""
+    return {key_of(ref["id"]) for _, body in store.list(INSTANCE_TYPE) if body.get("_rolling_out")
+            for ref in body["properties"]["networkProfile"]["networkInterfaces"]}
+
+
+class RollingUpgrades:
+    """Advances the lab's rolling upgrades; ``made`` is the controller's record of made containers."""
+
+    def __init__(self, lab, made: dict[str, str]):
+        self.lab = lab
+        self.store = lab.store
+        self.made = made
+        self.drain_seconds = DRAIN_SECONDS
+        self.health_wait_seconds = HEALTH_WAIT_SECONDS
+
+    def reconcile(self) -> None:
+        ctx = self.lab.context()
+        now = time.time()
+        for vmss_id, vmss in self.store.list(VMSS_TYPE):
+            members = instances(ctx, vmss_id)
+            record = vmss.get("_rolling") or {}
+            rolling_forward = record.get("code") == rolling.ROLLING_FORWARD
+            self._return_to_rotation(members, record["batch"] if rolling_forward else [])
+            if rolling_forward:
+                self._advance(ctx, vmss, record, members, now)
+
+    def _made_now(self, member: dict) -> bool:
+        token = gates.made_token({"vm_id": member["properties"]["vmId"], "model": guest_generation(member)})
+        return self.made.get(key_of(member["id"])) == token
+
+    def _return_to_rotation(self, members: list[dict], batch: list[str]) -> None:
+        """An instance out of rotation whose new container runs goes back (its probe decides
+        when it takes traffic), and so does one still draining for an upgrade that ended."""
+        for member in members:
+            state = member.get("_rolling_out")
+            if (state == "upgraded" and self._made_now(member)) or (
+                    state == "draining" and member["instanceId"] not in batch):
+                self._save_instance(member, rolling_out=None)
+
+    def _save_instance(self, member: dict, rolling_out: str | None, change=None) -> None:
+        with self.store.transaction():
+            body = self.store.get(member["id"])
+            if body is None:
+                return
+            if rolling_out is None:
+                body.pop("_rolling_out", None)
+            else:
+                body["_rolling_out"] = rolling_out
+            if change is not None:
+                change(body)
+            self.store.put(body["id"], INSTANCE_TYPE, body)
+            member.update(body)
+
+    def _save(self, ctx, vmss: dict, record: dict) -> None:
+        """Write the record back unless the set changed meanwhile (a new PUT starts a new record)."""
+        with self.store.transaction():
+            current = self.store.get(vmss["id"])
+            if current is None or (current.get("_rolling") or {}).get("id") != record["id"] \
+                    or current["_rolling"]["code"] != rolling.ROLLING_FORWARD:
+                return
+            current["_rolling"] = record
+            self.store.put(current["id"], VMSS_TYPE, current)
+        if record["code"] != rolling.ROLLING_FORWARD:
+            LOG.info("rolling upgrade of %s: %s %s", vmss["id"], record["code"], (record.get("error") or {}).get("code", ""))
+
+    def _advance(self, ctx, vmss: dict, record: dict, members: list[dict], now: float) -> None:
+        if "health extension" in health_sources(vmss["properties"]["virtualMachineProfile"]):
+            rolling.finish(record, rolling.FAULTED, iso_time(ctx),
+                           error={"code": "RollingUpgradeFailed", "message": EXTENSION_HEALTH_NOT_EMULATED})
+            self._save(ctx, vmss, record)
+            return
+        healthy = probe_health(self.store, vmss, members)
+        if not record["batch"]:
+            self._start_batch(ctx, vmss, record, members, healthy, now)
+            return
+        batch = [m for m in members if m["instanceId"] in record["batch"]]
+        if record["phase"] == "draining" and now - record["phase_since"] >= self.drain_seconds:
+            newest = rolling.newest_image_version(vmss) if record["kind"] == rolling.OS_IMAGE else None
+            for member in batch:
+                self._save_instance(member, "upgraded", change=lambda body: (
+                    reimage(body, newest) if record["kind"] == rolling.OS_IMAGE else apply_model(body, vmss)))
+            record.update(phase="upgrading", phase_since=now)
+            self._save(ctx, vmss, record)
+        elif record["phase"] == "upgrading":
+            up = [m["instanceId"] for m in batch if healthy.get(m["instanceId"]) and self._made_now(m)]
+            gone = set(record["batch"]) - {m["instanceId"] for m in batch}  # deleted while upgraded
+            if len(up) + len(gone) == len(record["batch"]) or now - record["phase_since"] >= self.health_wait_seconds:
+                self._end_batch(ctx, vmss, record, up, gone, now)
+
+    def _start_batch(self, ctx, vmss: dict, record: dict, members: list[dict], healthy: dict, now: float) -> None:
+        if now < record.get("next_batch_at", 0):
+            return
+        waiting = rolling.pending(vmss, members, record)
+        if not waiting:
+            rolling.finish(record, rolling.COMPLETED, iso_time(ctx))
+        elif (error := rolling.unhealthy_before_batch(record, members, healthy)) is not None:
+            rolling.finish(record, rolling.FAULTED, iso_time(ctx), error=error)
+        else:
+            batch = rolling.next_batch(record, members, waiting, healthy)
+            for member in members:
+                if member["instanceId"] in batch:
+                    self._save_instance(member, "draining")
+            record.update(batch=batch, phase="draining", phase_since=now, batch_number=record["batch_number"] + 1)
+            LOG.info("rolling upgrade of %s: batch %d: instances %s", vmss["id"], record["batch_number"], batch)
+        self._save(ctx, vmss, record)
+
+    def _end_batch(self, ctx, vmss: dict, record: dict, up: list[str], gone: set[str], now: float) -> None:
+        failed = [i for i in record["batch"] if i not in up and i not in gone]
+        record["done"] += up
+        record["failed"] += failed
+        record["batch"] = []
+        error = rolling.unhealthy_after_batch(record)
+        if error is not None:
+            rolling.finish(record, rolling.FAULTED, iso_time(ctx), error=error)
+        else:
+            pause = duration_seconds(record["policy"].get("pauseTimeBetweenBatches", "PT0S"), "pauseTimeBetweenBatches")
+            record["next_batch_at"] = now + pause
+        self._save(ctx, vmss, record)
