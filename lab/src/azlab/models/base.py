@@ -188,6 +188,9 @@ class ResourceType:
     sync_actions: ClassVar[frozenset[str]] = frozenset()
     #: False for the embedded children Azure serves read-only (PUT/DELETE answer 405)
     writable: ClassVar[bool] = True
+    #: the type its bodies are stored as, when they are another type's (a scale set instance's
+    #: NICs are NICs); lists under this type read those
+    stored_type: ClassVar[str | None] = None
     #: status of a PUT that creates: the SDKs accept only what Azure sends (availability sets
     #: and storage accounts answer 200, disks 202, most types 201)
     create_status: ClassVar[int] = 201
