@@ -94,3 +94,52 @@ def test_storage_account_and_its_blob_endpoint(clients):
         "account_name": "sdkbootdiag1", "account_key": "AAAA" + key[4:]})
     with pytest.raises(Exception, match="AuthenticationFailed"):
         wrong.get_service_properties()
+
+
+def test_sdk_reads_a_scale_sets_nics_and_nat_pool_rules(clients):
+    """azure-mgmt-network's scale set NIC operations and the NAT rules the instances get from a pool."""
+    cm, net = clients["compute"], clients["network"]
+    subnet = net.virtual_networks.begin_create_or_update(RG, "vmss-vnet", {
+        "location": LOCATION, "address_space": {"address_prefixes": ["10.51.0.0/16"]},
+        "subnets": [{"name": "web", "address_prefix": "10.51.1.0/24"}]}).result().subnets[0]
+    pip = net.public_ip_addresses.begin_create_or_update(RG, "vmss-pip", {
+        "location": LOCATION, "sku": {"name": "Standard"}, "public_ip_allocation_method": "Static"}).result()
+    lb_id = f"{subnet.id.split('/providers/')[0]}/providers/Microsoft.Network/loadBalancers/vmss-lb"
+    net.load_balancers.begin_create_or_update(RG, "vmss-lb", {
+        "location": LOCATION, "sku": {"name": "Standard"},
+        "frontend_ip_configurations": [{"name": "fe", "public_ip_address": {"id": pip.id}}],
+        "backend_address_pools": [{"name": "pool"}],
+        "inbound_nat_pools": [{"name": "natpool", "frontend_ip_configuration": {
+            "id": f"{lb_id}/frontendIPConfigurations/fe"}, "protocol": "Tcp", "frontend_port_range_start": 50000,
+            "frontend_port_range_end": 50099, "backend_port": 22}]}).result()
+    models = cm.models()
+    cm.virtual_machine_scale_sets.begin_create_or_update(RG, "web", models.VirtualMachineScaleSet.from_dict({
+        "location": LOCATION, "sku": {"name": "Standard_B1s", "capacity": 2}, "properties": {
+            "orchestrationMode": "Uniform", "upgradePolicy": {"mode": "Manual"}, "virtualMachineProfile": {
+                "osProfile": {"computerNamePrefix": "web", "adminUsername": "azureuser", "linuxConfiguration": {
+                    "disablePasswordAuthentication": True, "ssh": {"publicKeys": [
+                        {"path": "/home/azureuser/.ssh/authorized_keys", "keyData": ssh_public_key()}]}}},
+                "storageProfile": {"imageReference": {"publisher": "Debian", "offer": "debian-12", "sku": "12-gen2",
+                                                      "version": "latest"}, "osDisk": {"createOption": "FromImage"}},
+                "networkProfile": {"networkInterfaceConfigurations": [{"name": "nic", "properties": {
+                    "primary": True, "ipConfigurations": [{"name": "ip", "properties": {
+                        "subnet": {"id": subnet.id},
+                        "loadBalancerBackendAddressPools": [{"id": f"{lb_id}/backendAddressPools/pool"}],
+                        "loadBalancerInboundNatPools": [{"id": f"{lb_id}/inboundNatPools/natpool"}]}}]}}]}}}})).result()
+    instance_id = cm.virtual_machine_scale_set_vms.get(RG, "web", "1").id
+
+    nics = list(net.network_interfaces.list_virtual_machine_scale_set_network_interfaces(RG, "web"))
+    assert len(nics) == 2 and nics[1].virtual_machine.id == instance_id and nics[1].primary
+    one = list(net.network_interfaces.list_virtual_machine_scale_set_vm_network_interfaces(RG, "web", "1"))
+    assert [nic.id for nic in one] == [nics[1].id]
+    nic = net.network_interfaces.get_virtual_machine_scale_set_network_interface(RG, "web", "1", "nic")
+    ip = nic.ip_configurations[0]
+    assert ip.private_ip_address == "10.51.1.5"
+    assert [pool.id for pool in ip.load_balancer_backend_address_pools] == [f"{lb_id}/backendAddressPools/pool"]
+    assert [rule.id for rule in ip.load_balancer_inbound_nat_rules] == [f"{lb_id}/inboundNatRules/natpool.1"]
+
+    rules = {rule.name: rule for rule in net.inbound_nat_rules.list(RG, "vmss-lb")}
+    assert {name: rule.frontend_port for name, rule in rules.items()} == {"natpool.0": 50000, "natpool.1": 50001}
+    assert rules["natpool.1"].backend_ip_configuration.id == ip.id and rules["natpool.1"].backend_port == 22
+    cm.virtual_machine_scale_sets.begin_delete(RG, "web").result()
+    assert list(net.inbound_nat_rules.list(RG, "vmss-lb")) == []

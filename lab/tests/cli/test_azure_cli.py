@@ -69,7 +69,8 @@ def test_a_secret_that_starts_with_a_dash_is_read_as_the_password(lab_env, tmp_p
 
 
 def test_scale_set_reads(az, tmp_path):
-    """az vmss show / list-instances / get-instance-view on a scale set made with az rest."""
+    """az vmss show / list-instances / get-instance-view / nic list / nic list-vm-nics / nic show on a
+    scale set made with az rest."""
     from cryptography.hazmat.primitives import serialization  # noqa: PLC0415 - only this test needs a key
     from cryptography.hazmat.primitives.asymmetric import ed25519  # noqa: PLC0415
     key = ed25519.Ed25519PrivateKey.generate().public_key().public_bytes(
@@ -97,6 +98,14 @@ def test_scale_set_reads(az, tmp_path):
     listed = json.loads(az("vmss", "list-instances", "-g", "cli-vmss-rg", "-n", "web", "-o", "json").stdout)
     assert [i["instanceId"] for i in listed] == ["0", "1"]
     assert [i["osProfile"]["computerName"] for i in listed] == ["web000000", "web000001"]
+    nics = json.loads(az("vmss", "nic", "list", "-g", "cli-vmss-rg", "--vmss-name", "web", "-o", "json").stdout)
+    assert [nic["virtualMachine"]["id"] for nic in nics] == [instance["id"] for instance in listed]
+    assert [nic["ipConfigurations"][0]["privateIPAddress"] for nic in nics] == ["10.60.1.4", "10.60.1.5"]
+    vm_nics = json.loads(az("vmss", "nic", "list-vm-nics", "-g", "cli-vmss-rg", "--vmss-name", "web",
+                            "--instance-id", "1", "-o", "json").stdout)
+    nic = json.loads(az("vmss", "nic", "show", "-g", "cli-vmss-rg", "--vmss-name", "web", "--instance-id", "1",
+                        "-n", "nic", "-o", "json").stdout)
+    assert vm_nics == [nic] and nic["virtualMachine"]["id"] == listed[1]["id"]
     view = json.loads(az("vmss", "get-instance-view", "-g", "cli-vmss-rg", "-n", "web", "--instance-id", "1",
                          "-o", "json").stdout)
     assert view["statuses"][1]["code"] == "PowerState/running" and view["platformFaultDomain"] == 1

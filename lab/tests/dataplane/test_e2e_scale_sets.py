@@ -1,10 +1,12 @@
 """End to end: a Uniform scale set's instances are real containers behind the real HAProxy.
 
-The Azure SDK builds a VNet with an NSG, a Standard LB (pool, HTTP probe, rule) and a scale
-set whose customData starts a web server. Checked on the machine: the set's PUT ends once
-every instance's container runs, HTTP through the LB reaches every instance by its computer
-name, a higher capacity adds a container that the LB serves, a lower one removes the chosen
-instances' containers (and the LB stops sending to them), deleting the set removes the rest.
+The Azure SDK builds a VNet with an NSG, a Standard LB (pool, HTTP probe, rule, inbound NAT
+pool 50000-50009 to SSH) and a scale set whose customData starts a web server. Checked on the
+machine: the set's PUT ends once every instance's container runs, HTTP through the LB reaches
+every instance by its computer name, SSH through each instance's NAT pool port reaches that
+instance, a higher capacity adds a container that the LB serves (and its NAT port), a lower one
+removes the chosen instances' containers (the LB stops sending to them, their NAT ports close),
+deleting the set removes the rest and frees the NAT ports.
 """
 
 from __future__ import annotations
@@ -67,7 +69,10 @@ def tier(clients, dataplane_server, tmp_path_factory):
     nsg = net.network_security_groups.begin_create_or_update(RG, "vmss-nsg", {"location": LOCATION, "security_rules": [
         {"name": "allow-web", "priority": 200, "direction": "Inbound", "access": "Allow", "protocol": "Tcp",
          "source_address_prefix": "Internet", "source_port_range": "*", "destination_address_prefix": "*",
-         "destination_port_range": "80"}]}).result()
+         "destination_port_range": "80"},
+        {"name": "allow-ssh", "priority": 210, "direction": "Inbound", "access": "Allow", "protocol": "Tcp",
+         "source_address_prefix": "Internet", "source_port_range": "*", "destination_address_prefix": "*",
+         "destination_port_range": "22"}]}).result()
     net.virtual_networks.begin_create_or_update(RG, "vmss-vnet", {
         "location": LOCATION, "address_space": {"address_prefixes": ["10.81.0.0/16"]},
         "subnets": [{"name": "web", "address_prefix": "10.81.1.0/24", "network_security_group": {"id": nsg.id}}]}).result()
@@ -83,7 +88,10 @@ def tier(clients, dataplane_server, tmp_path_factory):
         "load_balancing_rules": [{"name": "http", "frontend_ip_configuration": {"id": f"{lb_id}/frontendIPConfigurations/fe"},
                                   "backend_address_pool": {"id": f"{lb_id}/backendAddressPools/pool"},
                                   "probe": {"id": f"{lb_id}/probes/web"}, "protocol": "Tcp", "frontend_port": 80,
-                                  "backend_port": 80}]}).result()
+                                  "backend_port": 80}],
+        "inbound_nat_pools": [{"name": "natpool", "frontend_ip_configuration": {
+            "id": f"{lb_id}/frontendIPConfigurations/fe"}, "protocol": "Tcp", "frontend_port_range_start": 50000,
+            "frontend_port_range_end": 50009, "backend_port": 22}]}).result()
     body = {"location": LOCATION, "sku": {"name": "Standard_B1s", "capacity": 2}, "properties": {
         "orchestrationMode": "Uniform", "upgradePolicy": {"mode": "Manual"}, "virtualMachineProfile": {
             "osProfile": {"computerNamePrefix": "web", "adminUsername": "azureuser",
@@ -96,9 +104,10 @@ def tier(clients, dataplane_server, tmp_path_factory):
             "networkProfile": {"networkInterfaceConfigurations": [{"name": "nic", "properties": {
                 "primary": True, "ipConfigurations": [{"name": "ip", "properties": {
                     "subnet": {"id": network_id(sub, "virtualNetworks", "vmss-vnet") + "/subnets/web"},
-                    "loadBalancerBackendAddressPools": [{"id": f"{lb_id}/backendAddressPools/pool"}]}}]}}]}}}}
+                    "loadBalancerBackendAddressPools": [{"id": f"{lb_id}/backendAddressPools/pool"}],
+                    "loadBalancerInboundNatPools": [{"id": f"{lb_id}/inboundNatPools/natpool"}]}}]}}]}}}}
     put_set(cm, body)
-    return {"address": pip.ip_address, "body": body, "lab": dataplane_server.lab, "sub": sub}
+    return {"address": pip.ip_address, "body": body, "lab": dataplane_server.lab, "sub": sub, "key": keydir / "id"}
 
 
 def put_set(cm, body: dict) -> None:
@@ -134,6 +143,34 @@ def hostnames_through_lb(address: str, count: int = 12) -> set[str]:
     return seen
 
 
+def nat_ports(net) -> dict[str, int]:
+    """{NAT rule name: frontend port} of the rules the instances got from the NAT pool."""
+    return {rule.name: rule.frontend_port for rule in net.inbound_nat_rules.list(RG, "vmss-lb")}
+
+
+def hostname_over_ssh(tier: dict, port: int) -> str | None:
+    """The guest's hostname through the LB's frontend port (a NAT rule to SSH); None if not reached."""
+    cmd = ["ssh", "-i", str(tier["key"]), "-p", str(port), "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no",
+           "-o", "UserKnownHostsFile=/dev/null", "-o", "ConnectTimeout=3", "-o", "LogLevel=ERROR",
+           f"azureuser@{tier['address']}", "hostname"]
+    try:
+        result = subprocess.run(cmd, capture_output=True, text=True, timeout=20, check=False)
+    except subprocess.TimeoutExpired:
+        return None
+    return result.stdout.strip() if result.returncode == 0 else None
+
+
+def refused(address: str, port: int) -> bool:
+    """Nothing listens on the frontend port: the connection is refused at once."""
+    try:
+        with socket.create_connection((address, port), timeout=3):
+            return False
+    except ConnectionRefusedError:
+        return True
+    except OSError:
+        return False
+
+
 def test_the_put_ends_with_every_instance_running_and_the_lb_serves_each(tier):
     ids = instance_ids(tier["lab"])
     assert len(ids) == 2 and all(runs(vm_id) for vm_id in ids), "the PUT ended before the containers ran"
@@ -141,8 +178,16 @@ def test_the_put_ends_with_every_instance_running_and_the_lb_serves_each(tier):
                     step=1)
 
 
+def test_each_instance_is_reached_over_its_nat_pool_port(tier, clients):
+    _, net = clients
+    assert nat_ports(net) == {"natpool.0": 50000, "natpool.1": 50001}
+    for port, hostname in ((50000, "web000000"), (50001, "web000001")):
+        assert wait_for(lambda: hostname_over_ssh(tier, port) == hostname, timeout=120, step=2), \
+            f"SSH on NAT port {port} did not reach {hostname}"
+
+
 def test_a_higher_capacity_adds_a_served_instance_and_a_lower_one_removes_containers(tier, clients):
-    cm, _ = clients
+    cm, net = clients
     body = json.loads(json.dumps(tier["body"]))
     body["sku"]["capacity"] = 3
     put_set(cm, body)
@@ -150,6 +195,8 @@ def test_a_higher_capacity_adds_a_served_instance_and_a_lower_one_removes_contai
     assert len(ids) == 3 and all(runs(vm_id) for vm_id in ids)
     assert wait_for(lambda: hostnames_through_lb(tier["address"]) == {"web000000 v1", "web000001 v1", "web000002 v1"},
                     timeout=180, step=1)
+    assert nat_ports(net) == {"natpool.0": 50000, "natpool.1": 50001, "natpool.2": 50002}
+    assert wait_for(lambda: hostname_over_ssh(tier, 50002) == "web000002", timeout=120, step=2)
     body["sku"]["capacity"] = 1
     put_set(cm, body)
     left = instance_ids(tier["lab"])
@@ -158,6 +205,9 @@ def test_a_higher_capacity_adds_a_served_instance_and_a_lower_one_removes_contai
     # the PUT ended once the removed instances' containers were gone
     assert not any(runs(vm_id) for vm_id in gone)
     assert wait_for(lambda: len(hostnames_through_lb(tier["address"])) == 1, timeout=60, step=1)
+    (kept,) = nat_ports(net).values()
+    assert wait_for(lambda: all(refused(tier["address"], port) for port in {50000, 50001, 50002} - {kept}),
+                    timeout=60, step=1), "a removed instance's NAT port still listens"
 
 
 def test_a_new_model_reimages_the_instances_by_the_upgrade_policy(tier, clients):
@@ -190,8 +240,11 @@ def test_a_new_model_reimages_the_instances_by_the_upgrade_policy(tier, clients)
                     timeout=120, step=1)
 
 
-def test_deleting_the_set_removes_its_containers(tier, clients):
-    cm, _ = clients
+def test_deleting_the_set_removes_its_containers_and_frees_the_nat_ports(tier, clients):
+    cm, net = clients
     ids = instance_ids(tier["lab"])
+    (port,) = nat_ports(net).values()
     cm.virtual_machine_scale_sets.begin_delete(RG, "web").result()
     assert wait_for(lambda: not any(runs(vm_id) for vm_id in ids), timeout=60)
+    assert nat_ports(net) == {}
+    assert wait_for(lambda: refused(tier["address"], port), timeout=60, step=1)

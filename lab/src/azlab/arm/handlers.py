@@ -321,7 +321,8 @@ class ArmHandlers:
         if parent is not None and not self.lab.store.exists(prefix):
             raise not_found(parent.full_type, parent.name, rg)
         # a scale set's instances and their NICs are listed under their set only, as on Azure
-        items = [self.render(rtype, body) for _, body in self.lab.store.list(rtype.full_type, prefix=prefix)
+        items = [self.render(rtype, body) for _, body in self.lab.store.list(rtype.stored_type or rtype.full_type,
+                                                                              prefix=prefix)
                  if parent is not None or not body.get("_unlisted")]
         return Reply(200, {"value": items})
 

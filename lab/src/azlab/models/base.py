@@ -191,6 +191,9 @@ class ResourceType:
     #: a child type that is only fixed names below its parent, each a view or an action
     #: (``rollingUpgrades/latest``, ``rollingUpgrades/cancel``): never a resource of its own
     fixed_names: ClassVar[bool] = False
+    #: the type its bodies are stored as, when they are another type's (a scale set instance's
+    #: NICs are NICs); lists under this type read those
+    stored_type: ClassVar[str | None] = None
     #: status of a PUT that creates: the SDKs accept only what Azure sends (availability sets
     #: and storage accounts answer 200, disks 202, most types 201)
     create_status: ClassVar[int] = 201

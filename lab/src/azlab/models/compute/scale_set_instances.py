@@ -15,12 +15,14 @@ import copy
 import uuid
 from collections import Counter
 
-from azlab.models.base import Context, ResourceType
+from azlab.models.base import Context, ResourceType, find_named
 from azlab.models.compute.catalog import GUEST_OS
 from azlab.models.compute.common import INSTANCE_TYPE, VMSS_TYPE, iso_time, status
 from azlab.models.compute.state import POWER_STATES, request_power
 from azlab.models.errors import ArmError, invalid_parameter, not_found
 from azlab.models.ids import ResourceId
+from azlab.models.network.common import NIC_TYPE
+from azlab.models.network.lb_nat_pools import release
 
 #: a Uniform scale set's placement group has five update domains
 UPDATE_DOMAINS = 5
@@ -199,7 +201,8 @@ class ScaleSetInstanceType(ResourceType):
         return instance_view(ctx, self.get_item(ctx, rid))
 
     def on_deleted(self, ctx: Context, rid: ResourceId, body: dict) -> None:
-        """One instance fewer: the set's capacity follows, as on Azure."""
+        """One instance fewer: the set's capacity follows, as on Azure, and its NAT pool ports are free."""
+        release(ctx, str(rid))
         vmss = ctx.get(str(rid.parent))
         if vmss is not None:
             vmss["sku"]["capacity"] = len(instances(ctx, vmss["id"]))
@@ -225,9 +228,28 @@ class ScaleSetInstanceType(ResourceType):
 
 class ScaleSetNicType(ResourceType):
     """An instance's NIC, served read-only under the instance (Azure: Microsoft.Network answers
-    ``.../virtualMachineScaleSets/{set}/virtualMachines/{id}/networkInterfaces/{name}``); the set
-    makes and deletes it."""
+    ``.../virtualMachineScaleSets/{set}/virtualMachines/{id}/networkInterfaces[/{name}]``); the set
+    makes and deletes it. Stored as a NIC, so pools, NAT rules and the data plane see it as any."""
 
     full_type = INSTANCE_TYPE + "/networkInterfaces"
+    stored_type = NIC_TYPE
     min_api_version = "2017-03-30"
     writable = False
+
+    def render(self, ctx: Context, body: dict) -> dict:
+        """Azure names the instance as the NIC's virtual machine, and the NIC configuration it
+        was made from says whether it is the primary one."""
+        instance_id = str(ResourceId.parse(body["id"]).parent)
+        instance = ctx.get(instance_id) or {}
+        configs = ((instance.get("properties") or {}).get("networkProfileConfiguration") or {}).get(
+            "networkInterfaceConfigurations") or []
+        config = find_named(configs, body["name"]) or {}
+        body["properties"]["virtualMachine"] = {"id": instance_id}
+        body["properties"]["primary"] = bool(config.get("properties", {}).get("primary", len(configs) == 1))
+        return body
+
+
+class ScaleSetNicListType(ScaleSetNicType):
+    """``.../virtualMachineScaleSets/{set}/networkInterfaces``: the NICs of every instance of the set."""
+
+    full_type = VMSS_TYPE + "/networkInterfaces"

@@ -30,6 +30,7 @@ from azlab.models.compute.state import request_power
 from azlab.models.errors import ArmError, invalid_parameter
 from azlab.models.ids import ResourceId
 from azlab.models.network.common import NIC_TYPE
+from azlab.models.network.lb_nat_pools import instance_ip_configuration, release
 
 ORCHESTRATION_MODES = ("Uniform", "Flexible")
 FLEXIBLE_NOT_EMULATED = ("azlab: orchestrationMode Flexible is not emulated (its instances are standalone VMs); "
@@ -273,9 +274,8 @@ class ScaleSetType(ResourceType):
             nic_rid = ResourceId.parse(f"{instance_rid}/networkInterfaces/{config['name']}")
             props = config["properties"]
             nic = nic_type.build(ctx, nic_rid, {"location": vmss["location"], "properties": {
-                "ipConfigurations": [{"name": ip["name"], "properties": {
-                    k: v for k, v in ip["properties"].items() if k != "loadBalancerInboundNatPools"}}
-                    for ip in props["ipConfigurations"]],
+                "ipConfigurations": [instance_ip_configuration(ctx, str(nic_rid), ip, instance_id)
+                                     for ip in props["ipConfigurations"]],
                 **({"networkSecurityGroup": props["networkSecurityGroup"]} if props.get("networkSecurityGroup") else {}),
                 "enableAcceleratedNetworking": props.get("enableAcceleratedNetworking", False)}}, None)
             nic["_unlisted"] = True
@@ -291,6 +291,11 @@ class ScaleSetType(ResourceType):
         for child_id, _ in reversed(ctx.store.list(prefix=instance["id"])):
             ctx.store.delete(child_id)
         ctx.store.delete(instance["id"])
+        release(ctx, instance["id"])
+
+    def on_deleted(self, ctx: Context, rid: ResourceId, body: dict) -> None:
+        """The instances went with the set: their NAT pool ports are free again."""
+        release(ctx, str(rid))
 
     # -- views ------------------------------------------------------------------------------------
 

@@ -1,6 +1,7 @@
 """Load balancers: frontends, backend pools, probes, load-balancing rules, inbound NAT
 rules and pools, outbound rules — all embedded in the LB's body as in Azure. The rules'
-child route and their health API are ``lb_health.py``.
+child route and their health API are ``lb_health.py``; the NAT rules scale set instances
+get from the NAT pools are ``lb_nat_pools.py``.
 
 Which NIC ip configurations sit in a pool, or behind a NAT rule, is declared on the NIC;
 the LB shows it (``backendIPConfigurations``, ``backendIPConfiguration``) on read. The
@@ -19,6 +20,7 @@ from azlab.models.network.addressing import assign_private_ip
 from azlab.models.network.backrefs import nic_ip_configurations, require_unshared_public_ip
 from azlab.models.network.ipversions import check_lb_versions
 from azlab.models.network.lb_members import backend_name, nic_members, references_pool, render_pool
+from azlab.models.network.lb_nat_pools import HELD, derived_rules, holds
 from azlab.models.network.common import (
     CHILD_NAMES, LB_TYPE, MIN_API_VERSION, child_body, EmbeddedType, ReadOnlyEmbeddedType, sub, without,
 )
@@ -65,13 +67,24 @@ class LoadBalancers(ResourceType):
     min_api_version = MIN_API_VERSION
 
     def build(self, ctx: Context, rid: ResourceId, body: dict, existing: dict | None) -> dict:
+        return self.build_holding(ctx, rid, body, existing, (existing or {}).get(HELD) or {})
+
+    def build_holding(self, ctx: Context, rid: ResourceId, body: dict, existing: dict | None,
+                      held: dict[str, dict]) -> dict:
+        """The build, with ``held`` as the NAT rules scale set instances hold on the LB's pools
+        (``lb_nat_pools``; a PUT keeps the ones it had)."""
         out = self.base_body(ctx, rid, body, existing)
         out["sku"] = sku_of(body.get("sku"), (existing or {}).get("sku"), SKUS, str(rid))
         props = without(props_of(body, "properties"), *LB_READ_ONLY)
-        builder = Builder(ctx, rid, out["etag"], out["sku"]["name"], (existing or {}).get("properties", {}))
+        # a body read back (GET, then PUT) lists the rules held so far: they are made again, not read
+        echoed = {name.lower() for name in (existing or {}).get(HELD) or {}}
+        builder = Builder(ctx, rid, out["etag"], out["sku"]["name"], (existing or {}).get("properties", {}),
+                          held=held, echoed=echoed)
         props.update(builder.build(props))
         guid = (existing or {}).get("properties", {}).get("resourceGuid") or resource_guid()
         out["properties"] = {"provisioningState": "Succeeded", "resourceGuid": guid, **props}
+        if builder.held:
+            out[HELD] = builder.held
         return out
 
     def render(self, ctx: Context, body: dict) -> dict:
@@ -111,13 +124,22 @@ class Builder:
     names: dict[str, list[str]] = field(default_factory=dict)
     #: (frontend id, protocols, first port, last port, rule id, target) of every inbound mapping
     ports: list[tuple[str, set[str], int, int, str, str]] = field(default_factory=list)
+    #: the NAT rules scale set instances hold on the pools (``lb_nat_pools.HELD``)
+    held: dict[str, dict] = field(default_factory=dict)
+    #: lower-case names of the rules held before this build
+    echoed: set[str] = field(default_factory=set)
 
     def build(self, props: dict) -> dict:
         items = {kind: children_of(props, kind, f"properties.{kind}") for kind, _, _ in CHILDREN}
+        items["inboundNatRules"] = [item for item in items["inboundNatRules"]
+                                    if item["name"].lower() not in self.echoed]
         self.names = {kind: [item["name"] for item in items[kind]] for kind in items}
         built = {kind: self.each(items[kind], kind, child_type, getattr(self, method))
                  for kind, child_type, method in CHILDREN}
-        self.check_ports()
+        derived, self.held = derived_rules(built["inboundNatPools"], built["inboundNatRules"], self.held)
+        built["inboundNatRules"] += [child_body(str(self.rid), self.etag, NAT_RULE_TYPE, name, rule)
+                                     for name, rule in derived]
+        self.check_ports()  # the held rules' ports lie in their pool's range, which it checks
         self.check_public_ips(built["frontendIPConfigurations"])
         check_lb_versions(self.ctx, self.rid, built)
         self.check_nic_references(built)
@@ -458,6 +480,14 @@ class Probes(ReadOnlyEmbeddedType):
 class InboundNatRules(EmbeddedType):
     full_type = NAT_RULE_TYPE
     embedded_in = "inboundNatRules"
+
+    def check_delete(self, ctx: Context, rid: ResourceId, body: dict) -> None:
+        """A rule a scale set instance holds goes with the instance (a PUT of the LB keeps it)."""
+        if holds(ctx.get(str(rid.parent)) or {}, rid.name):
+            # (unverified code) named after Azure's verified InUseLoadBalancerCannotBeDeleted
+            raise ArmError(400, "InUseInboundNatRuleCannotBeDeleted",
+                           f"Inbound NAT rule {body['id']} belongs to a scale set instance through its inbound NAT "
+                           "pool; it goes when the instance goes.")
 
 
 class InboundNatPools(ReadOnlyEmbeddedType):
