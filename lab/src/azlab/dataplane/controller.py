@@ -27,6 +27,7 @@ from pathlib import Path
 
 from azlab.dataplane import gates, host_network, image, os_disks, podman, resolve, vm_container, vnet
 from azlab.dataplane.agent import GuestAgent
+from azlab.dataplane.autoscale import Autoscaler
 from azlab.dataplane.networks import Networks
 from azlab.dataplane.objects import (
     LAB_INSTANCE_LABEL, MODEL_LABEL, ROLE_LABEL, VM_ID_LABEL, VM_LABEL, container_name, instance_id, instance_label,
@@ -113,6 +114,7 @@ class DataPlane:
         self._disks = os_disks.DiskImages(instance_label(self.state_dir))
         self._networks = Networks(self.store, instance_id(self.state_dir), self._error)
         self._agent = GuestAgent(self.store, on_done=self._wake.set)
+        self._autoscale = Autoscaler(lab)
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -124,9 +126,11 @@ class DataPlane:
         self._thread = threading.Thread(target=self._loop, name="azlab-dataplane", daemon=True)
         self._thread.start()
         self._wake.set()
+        self._autoscale.start()
 
     def stop(self) -> None:
         """``azlab down``: stop containers and HAProxys, keep the state for ``azlab up``."""
+        self._autoscale.stop()
         self._stopping = True
         self._wake.set()
         if self._thread is not None:
@@ -218,7 +222,7 @@ class DataPlane:
             lbs[lb_id] = {"haproxy": "running" if running else "stopped", "warnings": list(self.lbs.warnings(lb_id)),
                           "health": {f"{rule} {backend}": state for (rule, backend), state in health.items()}}
         return {"enabled": True, "vms": vms, "load_balancers": lbs, "faults": self.faults(),
-                "errors": dict(self._errors)}
+                "errors": dict(self._errors), "autoscale": self._autoscale.status()}
 
     # -- the worker -----------------------------------------------------------------------
 
