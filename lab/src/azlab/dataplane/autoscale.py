@@ -159,11 +159,12 @@ class Autoscaler:
                 continue
             size = find_size(vmss["sku"]["name"])
             cores = size.cores if size else 1
-            for instance_id, _ in self.store.list(INSTANCE_TYPE, prefix=vmss["id"]):
+            for instance_id, instance in self.store.list(INSTANCE_TYPE, prefix=vmss["id"]):
                 key, name = key_of(instance_id), container_name(instance_id)
                 names.add(name)
-                reading = self._meter.read(name)
-                if reading is None:  # not running: no sample, and the next one starts afresh
+                # the controller reports the container's power state: a stopped one costs no podman call
+                reading = self._meter.read(name) if instance.get("_power") == "running" else None
+                if reading is None:  # no sample, and the next one starts afresh
                     continue
                 sampled.add(key)
                 cgroup, usage = reading
