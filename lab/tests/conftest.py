@@ -15,7 +15,7 @@ from azlab.arm.app import ArmApp
 from azlab.arm.service import Lab
 from azlab.client import client_environment
 from azlab.settings import MANAGEMENT_HOST, LabSettings
-from helpers import REPO_ROOT, run_playbook
+from helpers import run_playbook
 
 CONFORMANCE_DIR = Path(__file__).parent / "conformance"
 

@@ -151,6 +151,12 @@ def print_dataplane(dataplane: dict) -> None:
         print(f"  LB {lb_id.rsplit('/', 1)[1]}: HAProxy {lb['haproxy']}"
               + "".join(f"\n    {backend}: {state}" for backend, state in lb["health"].items())
               + "".join(f"\n    warning: {w}" for w in lb["warnings"]))
+    for setting_id, seen in dataplane["autoscale"]["settings"].items():
+        print(f"  autoscale {setting_id.rsplit('/', 1)[1]}: profile {seen['profile']}, {seen['capacity']} instances, "
+              f"rule metrics {seen['metrics']}")
+    for action in dataplane["autoscale"]["history"]:
+        print(f"    {action['time']} {action['scale_set'].rsplit('/', 1)[1]} {action['from']} -> {action['to']} "
+              f"({action['reason']}): {action['outcome']}")
     for kind, vms in dataplane["faults"].items():
         for vm in vms:
             print(f"  fault {kind}: {vm}")

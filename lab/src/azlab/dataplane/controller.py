@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import shutil
 import threading
 import time
@@ -27,6 +26,8 @@ from pathlib import Path
 
 from azlab.dataplane import gates, host_network, image, os_disks, podman, resolve, rolling, vm_container, vnet
 from azlab.dataplane.agent import GuestAgent
+from azlab.dataplane.allocation import capacity_refusal
+from azlab.dataplane.autoscale import Autoscaler
 from azlab.dataplane.networks import Networks
 from azlab.dataplane.objects import (
     LAB_INSTANCE_LABEL, MODEL_LABEL, ROLE_LABEL, VM_ID_LABEL, VM_LABEL, container_name, instance_id, instance_label,
@@ -34,7 +35,6 @@ from azlab.dataplane.objects import (
 )
 from azlab.dataplane.lb import HAProxyError, LoadBalancerManager
 from azlab.dataplane.lb.view import RenderOptions
-from azlab.models.compute.catalog import find_size
 from azlab.models.compute.common import DISK_TYPE, INSTANCE_TYPE, VM_TYPE, VMSS_TYPE
 from azlab.models.compute.state import (
     machine_spec, machines, provisioning_failure, record_provisioning_failure, set_power_state,
@@ -60,26 +60,6 @@ def unavailable_reason() -> str | None:
     if reason is None and shutil.which("haproxy") is None:
         reason = "haproxy is not installed"
     return reason
-
-
-def capacity_refusal(vm_size: str) -> str | None:
-    """Why this host cannot run a VM of ``vm_size``, or None.
-
-    Azure places a VM on a host with room for its size; the lab's only host is this machine,
-    so a size with more vCPUs or memory than the machine has fails to allocate, as a size no
-    cluster can hold fails on Azure (AllocationFailed)."""
-    size = find_size(vm_size)
-    if size is None:
-        return None
-    cores = os.cpu_count() or 1
-    if size.cores > cores:
-        return (f"Allocation failed: {size.name} has {size.cores} vCPUs and the lab's host has {cores} cores. "
-                "Choose a smaller VM size.")
-    memory_mb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // (1024 * 1024)
-    if size.memory_mb > memory_mb:
-        return (f"Allocation failed: {size.name} has {size.memory_mb} MiB of memory and the lab's host has "
-                f"{memory_mb} MiB. Choose a smaller VM size.")
-    return None
 
 
 class DataPlane:
@@ -114,6 +94,7 @@ class DataPlane:
         self._networks = Networks(self.store, instance_id(self.state_dir), self._error)
         self._agent = GuestAgent(self.store, on_done=self._wake.set)
         self.rolling = rolling.RollingUpgrades(lab, self._made)
+        self._autoscale = Autoscaler(lab)
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -125,9 +106,11 @@ class DataPlane:
         self._thread = threading.Thread(target=self._loop, name="azlab-dataplane", daemon=True)
         self._thread.start()
         self._wake.set()
+        self._autoscale.start()
 
     def stop(self) -> None:
         """``azlab down``: stop containers and HAProxys, keep the state for ``azlab up``."""
+        self._autoscale.stop()
         self._stopping = True
         self._wake.set()
         if self._thread is not None:
@@ -221,7 +204,7 @@ class DataPlane:
             lbs[lb_id] = {"haproxy": "running" if running else "stopped", "warnings": list(self.lbs.warnings(lb_id)),
                           "health": {f"{rule} {backend}": state for (rule, backend), state in health.items()}}
         return {"enabled": True, "vms": vms, "load_balancers": lbs, "faults": self.faults(),
-                "errors": dict(self._errors)}
+                "errors": dict(self._errors), "autoscale": self._autoscale.status()}
 
     # -- the worker -----------------------------------------------------------------------
 

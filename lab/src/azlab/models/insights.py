@@ -1,8 +1,9 @@
 """Microsoft.Insights/autoscalesettings (2022-10-01): autoscale settings of a scale set.
 
 The setting is validated by Azure's rules and stored exactly as sent (the modules compare
-what they sent with what they read back). A synchronous PUT, as on Azure. The lab does not
-evaluate the rules yet: no instance count changes because of a setting (docs/lab.md).
+what they sent with what they read back). A synchronous PUT, as on Azure. With the data plane
+an enabled setting sets its scale set's capacity from the instances' CPU
+(``insights_evaluation``, ``dataplane/autoscale.py``; docs/lab.md).
 """
 
 from __future__ import annotations
@@ -76,6 +77,10 @@ def check_rule(rule, target: str) -> None:
 def check_profile(profile, target: str) -> None:
     if not isinstance(profile, dict) or not profile.get("name"):
         raise missing_property(f"{target}.name", AUTOSCALE_TYPE)
+    for schedule in ("recurrence", "fixedDate"):
+        if profile.get(schedule) is not None:
+            raise invalid_parameter(f"{target}.{schedule}", "azlab: the lab evaluates profiles without a schedule "
+                                    f"only, not one with '{schedule}': remove it (docs/lab.md).")
     capacity = profile.get("capacity")
     if not isinstance(capacity, dict):
         raise missing_property(f"{target}.capacity", AUTOSCALE_TYPE)
@@ -90,6 +95,14 @@ def check_profile(profile, target: str) -> None:
         check_rule(rule, f"{target}.rules[{index}]")
 
 
+def _require_scale_set(ctx: Context, uri, rid: ResourceId, target: str) -> None:
+    """The lab scales scale sets, on their instances' CPU: what a setting names must be one."""
+    found = ctx.require_reference(uri, str(rid), target)
+    if found.get("type", "").lower() != VMSS_TYPE.lower():
+        raise invalid_parameter(target, f"azlab: the lab scales and measures virtual machine scale sets only, not "
+                                f"{found.get('type')}.")
+
+
 class AutoscaleSettingType(ResourceType):
     full_type = AUTOSCALE_TYPE
     min_api_version = "2015-04-01"
@@ -98,15 +111,17 @@ class AutoscaleSettingType(ResourceType):
     def build(self, ctx: Context, rid: ResourceId, body: dict, existing: dict | None) -> dict:
         out = self.base_body(ctx, rid, body, existing)
         props = require_props(body, self.full_type, "targetResourceUri", "profiles")
-        target = ctx.require_reference(props["targetResourceUri"], str(rid), "properties.targetResourceUri")
-        if target.get("type", "").lower() != VMSS_TYPE.lower():
-            raise invalid_parameter("properties.targetResourceUri", "azlab: the lab scales virtual machine scale "
-                                    f"sets only, not {target.get('type')}.")
+        _require_scale_set(ctx, props["targetResourceUri"], rid, "properties.targetResourceUri")
         profiles = props["profiles"]
         if not isinstance(profiles, list) or not 1 <= len(profiles) <= MAX_PROFILES:
             raise _bad("properties.profiles", f"An autoscale setting has 1 to {MAX_PROFILES} profiles.")
         for index, profile in enumerate(profiles):
-            check_profile(profile, f"properties.profiles[{index}]")
+            where = f"properties.profiles[{index}]"
+            check_profile(profile, where)
+            for number, rule in enumerate(profile.get("rules") or []):
+                source = rule["metricTrigger"].get("metricResourceUri")
+                if source is not None:
+                    _require_scale_set(ctx, source, rid, f"{where}.rules[{number}].metricTrigger.metricResourceUri")
         if not isinstance(props.get("enabled", True), bool):
             raise invalid_parameter("properties.enabled", "Parameter 'properties.enabled' must be a boolean.")
         out.pop("etag", None)  # an autoscale setting has none
