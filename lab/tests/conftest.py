@@ -14,7 +14,7 @@ from werkzeug.test import Client
 from azlab.arm.app import ArmApp
 from azlab.arm.service import Lab
 from azlab.client import client_environment
-from azlab.settings import MANAGEMENT_HOST, LabSettings
+from azlab.settings import MANAGEMENT_HOST, LabSettings, side_by_side_public_ip_range
 from helpers import run_playbook
 
 CONFORMANCE_DIR = Path(__file__).parent / "conformance"
@@ -96,7 +96,8 @@ def lab_server(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def dataplane_server():
-    """A lab WITH its data plane (containers, HAProxy) for the data-plane tests only.
+    """A lab WITH its data plane (containers, HAProxy) for the data-plane tests only, one per
+    test worker (its own VNet namespaces and public IP range: workers run side by side).
 
     Its state lives in a short /tmp directory: HAProxy's unix socket paths must fit in
     107 bytes. Teardown resets the lab, which removes every container, network and HAProxy.
@@ -111,7 +112,9 @@ def dataplane_server():
     if reason:
         pytest.skip(f"data plane unavailable: {reason}")
     state_dir = Path(tempfile.mkdtemp(prefix="azdp-"))
-    server = LabServer(LabSettings(state_dir=state_dir / "s", arm_port=0, proxy_port=0), dataplane=True)
+    server = LabServer(LabSettings(state_dir=state_dir / "s", arm_port=0, proxy_port=0, public_ip_range=
+                                   side_by_side_public_ip_range(os.environ.get("PYTEST_XDIST_WORKER"))),
+                       dataplane=True)
     server.start()
     yield server
     server.lab.reset()

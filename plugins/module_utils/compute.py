@@ -11,6 +11,7 @@ from ansible_collections.azure_ha.webfarm.plugins.module_utils.azure_common impo
 API_VERSION = "2024-07-01"
 
 AVAILABILITY_SET_TYPE = "Microsoft.Compute/availabilitySets"
+SCALE_SET_TYPE = "Microsoft.Compute/virtualMachineScaleSets"
 
 
 def get_availability_set(arm, resource_group, name):
@@ -31,3 +32,22 @@ def list_availability_sets(arm, resource_group):
 
 def virtual_machine_id(arm, resource_group, name):
     return resource_id(arm.subscription_id, resource_group, "Microsoft.Compute/virtualMachines", name)
+
+
+def scale_set_id(arm, resource_group, name):
+    return resource_id(arm.subscription_id, resource_group, SCALE_SET_TYPE, name)
+
+
+def get_scale_set(arm, resource_group, name):
+    """The scale set, or None when it does not exist."""
+    return arm.get(scale_set_id(arm, resource_group, name), API_VERSION)
+
+
+def put_scale_set(arm, resource_group, name, body):
+    """Create or update the set; returns once Azure has made (or removed) its instances."""
+    return arm.put(scale_set_id(arm, resource_group, name), API_VERSION, body)
+
+
+def delete_scale_set(arm, resource_group, name):
+    return arm.request("DELETE", scale_set_id(arm, resource_group, name), API_VERSION, missing_ok=True,
+                       long_running=True)

@@ -25,7 +25,7 @@ import pytest
 from azlab.client import AdminClient, client_environment
 from azlab.loadgen import LoadConfig, LoadGenerator
 from azlab.server import LabServer
-from azlab.settings import LabSettings
+from azlab.settings import LabSettings, side_by_side_public_ip_range
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ANSIBLE_PLAYBOOK = str(Path(sys.executable).with_name("ansible-playbook"))
@@ -151,14 +151,6 @@ def control_lab(tmp_path_factory) -> LabHandle:
     server.stop()
 
 
-def worker_public_ips() -> str:
-    """Each pytest-xdist worker's lab hands out public IPs from its own /20 of 127.64.0.0/16
-    (gw0: 127.64.0.0/20, gw1: 127.64.16.0/20, ...): labs side by side never share one."""
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
-    index = int(worker[2:]) if worker[2:].isdigit() else 0
-    return f"127.64.{(index % 16) * 16}.0/20"
-
-
 @pytest.fixture(scope="session")
 def dataplane_lab() -> LabHandle:
     """A lab WITH its data plane (VM containers, HAProxy), one per test worker: its VNets are
@@ -174,7 +166,7 @@ def dataplane_lab() -> LabHandle:
         pytest.skip(f"data plane unavailable: {reason}")
     state_dir = Path(tempfile.mkdtemp(prefix="azwf-"))
     server = LabServer(LabSettings(state_dir=state_dir / "s", arm_port=0, proxy_port=0,
-                                   public_ip_range=worker_public_ips()), dataplane=True)
+                                   public_ip_range=side_by_side_public_ip_range(os.environ.get("PYTEST_XDIST_WORKER"))), dataplane=True)
     server.start()
     yield LabHandle(server)
     server.lab.reset()

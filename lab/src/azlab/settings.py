@@ -38,6 +38,15 @@ PUBLIC_IPV6_PREFIX = "fd61:7a6c:6162::/96"
 AUTOSCALE_SECONDS_PER_MINUTE_ENV = "AZLAB_AUTOSCALE_SECONDS_PER_MINUTE"
 
 
+def side_by_side_public_ip_range(worker: str | None) -> str:
+    """The public IP range of one of up to 16 labs running side by side on one machine, named
+    by a worker name ending in its number (pytest-xdist's gw0, gw1 ...; None: the first): its
+    own /20 of PUBLIC_IP_RANGE (gw0: 127.64.0.0/20, gw1: 127.64.16.0/20), never another's."""
+    digits = (worker or "").lstrip("abcdefghijklmnopqrstuvwxyz")
+    index = int(digits) if digits.isdigit() else 0
+    return f"127.64.{(index % 16) * 16}.0/20"
+
+
 def ipv6_twin(ipv4: str, prefix: str) -> ipaddress.IPv6Network:
     """An IPv4 network (or address) embedded in the low 32 bits of an IPv6 /96 ``prefix``:
     ``ipv6_twin("127.64.0.0/16", PUBLIC_IPV6_PREFIX)`` is ``fd61:7a6c:6162::7f40:0/112``."""
