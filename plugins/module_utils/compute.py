@@ -51,3 +51,18 @@ def put_scale_set(arm, resource_group, name, body):
 def delete_scale_set(arm, resource_group, name):
     return arm.request("DELETE", scale_set_id(arm, resource_group, name), API_VERSION, missing_ok=True,
                        long_running=True)
+
+
+def get_latest_rolling_upgrade(arm, resource_group, name):
+    """rollingUpgrades/latest of the set, or None when it never had a rolling upgrade."""
+    return arm.get(scale_set_id(arm, resource_group, name) + "/rollingUpgrades/latest", API_VERSION)
+
+
+def cancel_rolling_upgrade(arm, resource_group, name):
+    return arm.post(scale_set_id(arm, resource_group, name) + "/rollingUpgrades/cancel", API_VERSION)
+
+
+def start_os_rolling_upgrade(arm, resource_group, name):
+    """POST osRollingUpgrade without waiting: its operation lasts as long as the upgrade, which
+    the caller follows through rollingUpgrades/latest."""
+    return arm.request("POST", scale_set_id(arm, resource_group, name) + "/osRollingUpgrade", API_VERSION)

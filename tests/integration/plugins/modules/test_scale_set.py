@@ -1,6 +1,7 @@
 """azure_ha.webfarm.scale_set run by ansible-playbook against the control-plane lab: one write
 creates a Rolling set with its probe, NAT pool and repairs; a re-run writes nothing; a new
-customData is a new model (seen although Azure never returns it); autoscale's capacity stays;
+customData is a new model (seen although Azure never returns it), whose rolling upgrade
+scale_set_rolling_upgrade reads and follows; autoscale's capacity stays;
 bad parameters are refused before any write, naming the option."""
 
 from __future__ import annotations
@@ -31,6 +32,14 @@ def test_create_idempotent_new_model_refusals_delete(tier):
     assert r["again"]["changed"] is False and r["again"]["differences"] == []
     assert r["new_model_check"]["changed"] is True and r["new_model_check"]["model_changed"] is True
     assert r["new_model"]["differences"] == ["virtualMachineProfile (customData or protected settings)"]
+    status = r["upgrade_status"]["rolling_upgrade"]
+    assert r["upgrade_status"]["changed"] is False and status["code"] == "Faulted"
+    assert status["policy"]["maxBatchInstancePercent"] == 50 and "no data plane" in status["error"]["message"]
+    assert r["upgrade_wait"]["failed"] is True
+    assert r["upgrade_wait"]["msg"].startswith(f"the rolling upgrade of {tier.app}-vmss stopped: RollingUpgradeFailed: "
+                                               "azlab: this lab runs no data plane")
+    assert r["upgrade_cancel"]["changed"] is False, "nothing runs: nothing to cancel"
+    assert r["os_upgrade_check"]["changed"] is True
     assert r["kept"]["changed"] is False and r["kept"]["scale_set"]["sku"]["capacity"] == 2
 
     assert r["refused"]["failed"] is True
@@ -40,6 +49,6 @@ def test_create_idempotent_new_model_refusals_delete(tier):
         "extensions; automatic_repairs.grace_period: 'PT1M' must be PT10M to PT90M")
     assert r["deleted"]["changed"] is True and r["deleted_again"]["changed"] is False
 
-    # create, the new model, delete: check mode, the re-runs and the refusal wrote nothing
+    # create, the new model, delete: check mode, reads, the re-runs and the refusal wrote nothing
     assert writes == [("PUT", vmss_id), ("PUT", vmss_id), ("DELETE", vmss_id)]
     assert "#cloud-config" not in str(r) and "touch" not in str(r), "customData never comes back"
