@@ -3,7 +3,7 @@
 The Azure SDK builds a VNet and a scale set of one (Standard_B1s, 1 vCPU), then an autoscale
 setting (out by 1 when the average Percentage CPU over 5 minutes is above 50 %, in by 1 when
 below 20 %, 1 to 2 instances). An Azure minute lasts 4 s here
-(``LabSettings.autoscale_seconds_per_minute``). Checked on the machine: a busy loop in the
+(``LabSettings.seconds_per_minute``). Checked on the machine: a busy loop in the
 instance's container makes the set 2 and a second container run; once the loop ends the set
 goes back to 1 and the container of the instance the scale-in policy removed is gone.
 
@@ -66,7 +66,7 @@ def scaled(clients, dataplane_server, tmp_path_factory):
     subprocess.run(["podman", "exec", container_name(first), "systemctl", "is-system-running", "--wait"],
                    env=podman.podman_env(), capture_output=True, timeout=180, check=False)
     patch = pytest.MonkeyPatch()
-    patch.setattr(dataplane_server.settings, "autoscale_seconds_per_minute", SECONDS_PER_MINUTE)
+    patch.setattr(dataplane_server.settings, "seconds_per_minute", SECONDS_PER_MINUTE)
     monitor = MonitorManagementClient(cm._config.credential, sub)
 
     def rule(direction: str, op: str, threshold: float) -> dict:
