@@ -49,8 +49,10 @@ def scaled(clients, dataplane_server, tmp_path_factory):
         "subnets": [{"name": "web", "address_prefix": "10.82.1.0/24"}]}).result()
     keydir = tmp_path_factory.mktemp("autoscale-ssh")
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(keydir / "id")], check=True)
+    # the test is about autoscale: no overprovisioning (instance 0 is the first; a scale-out makes one container)
     body = {"location": LOCATION, "sku": {"name": "Standard_B1s", "capacity": 1}, "properties": {
-        "orchestrationMode": "Uniform", "upgradePolicy": {"mode": "Manual"}, "virtualMachineProfile": {
+        "orchestrationMode": "Uniform", "upgradePolicy": {"mode": "Manual"}, "overprovision": False,
+        "virtualMachineProfile": {
             "osProfile": {"computerNamePrefix": "cpu", "adminUsername": "azureuser", "linuxConfiguration": {
                 "disablePasswordAuthentication": True, "ssh": {"publicKeys": [
                     {"path": "/home/azureuser/.ssh/authorized_keys", "keyData": (keydir / "id.pub").read_text()}]}}},
