@@ -146,6 +146,19 @@ def test_a_lower_capacity_or_a_delete_while_candidates_boot(cloud):
     assert cloud.gate() == {}
 
 
+def test_a_put_while_candidates_boot_keeps_them_candidates(cloud):
+    assert cloud.put_set(cloud.body(capacity=2)).status_code == 201
+    body = cloud.get(VMSS).json
+    body["tags"] = {"tier": "web"}
+    assert cloud.put_set(body).status_code == 200
+    assert cloud.ids() == ["0", "1", "2"] and cloud.gate() is None, "still waiting for two of the three"
+    body["sku"]["capacity"] = 1
+    assert cloud.put_set(body).status_code == 200
+    assert cloud.ids() == ["0", "1", "2"], "the first of them to run is kept"
+    cloud.run("2")
+    assert cloud.ids() == ["2"] and cloud.get(VMSS).json["sku"]["capacity"] == 1
+
+
 def test_without_a_data_plane_no_extras_are_made(arm):
     cloud = ScaleSetCloud(arm)
     assert cloud.put_set(cloud.body(capacity=3)).status_code == 201
@@ -217,6 +230,9 @@ def test_protected_and_stopped_instances_and_a_suspended_service(cloud):
     time.sleep(GRACE)
     cloud.pass_()
     assert cloud.ids() == ["0", "1", "2"], "suspended: nothing is repaired"
+    assert cloud.put_set(cloud.get(VMSS).json).status_code == 200
+    assert cloud.get(f"{VMSS}/instanceView").json["orchestrationServices"][0]["serviceState"] == "Suspended", \
+        "a PUT of the set does not resume them"
     assert cloud.post(f"{VMSS}/setOrchestrationServiceState", {**suspend, "action": "Resume"}).status_code in (200, 202)
     cloud.pass_()
     time.sleep(GRACE)

@@ -17,9 +17,8 @@ import json
 import uuid
 
 from azlab.models.base import Context, NameRule, ResourceType, require_props
-from azlab.models.compute import (
-    rolling_upgrades, scale_set_overprovision as overprovision, scale_set_repairs as repairs, scale_set_rules as rules,
-)
+from azlab.models.compute import rolling_upgrades, scale_set_rules as rules
+from azlab.models.compute import scale_set_overprovision as overprovision, scale_set_repairs as auto_repairs
 from azlab.models.compute.catalog import VM_SIZES, find_image, find_size
 from azlab.models.compute.common import (
     VMSS_TYPE, choice, iso_time, property_change_not_allowed, required_parameter, status,
@@ -110,6 +109,9 @@ class ScaleSetType(ResourceType):
         out["_guest"], out["_image"] = guest, image
         out["_image_version"] = image["version"]
         out["_rolling"] = (existing or {}).get("_rolling")
+        for progress in (overprovision.RECORD, auto_repairs.SUSPENDED_FLAG):  # what the data plane did, not the request
+            if progress in (existing or {}):
+                out[progress] = existing[progress]
         self._reconcile_instances(ctx, out, existing is not None)
         if existing is not None and changed_model and upgrade["mode"] == "Rolling":
             out["_rolling"] = rolling_upgrades.start(ctx, out, rolling_upgrades.MODEL)
@@ -330,14 +332,14 @@ class ScaleSetType(ResourceType):
         action = vmss["properties"]["automaticRepairsPolicy"]["repairAction"]
         by_id = {m["instanceId"]: m for m in instances(ctx, vmss["id"])}
         for member in (by_id[i] for i in instance_ids if i in by_id):
-            repeats = member.get(repairs.REPEATS, 0) + 1
+            repeats = member.get(auto_repairs.REPEATS, 0) + 1
             if action == "Replace":
                 self._remove_instance(ctx, member)
                 for replacement in self._reconcile_instances(ctx, vmss, True):
-                    replacement[repairs.REPEATS] = repeats
+                    replacement[auto_repairs.REPEATS] = repeats
                     ctx.store.put(replacement["id"], INSTANCE_TYPE, replacement)
                 continue
-            member[repairs.REPEATS] = repeats
+            member[auto_repairs.REPEATS] = repeats
             if action == "Reimage":
                 reimage(member)
                 ctx.store.put(member["id"], INSTANCE_TYPE, member)
@@ -361,7 +363,7 @@ class ScaleSetType(ResourceType):
         view = {"virtualMachine": {"statusesSummary": [{"code": c, "count": n} for c, n in counts.items()]},
                 "statuses": [status("ProvisioningState/succeeded", "Provisioning succeeded",
                                     time=vmss["properties"]["timeCreated"])]}
-        services = repairs.orchestration_services(vmss, ctx.no_guest_reason)
+        services = auto_repairs.orchestration_services(vmss, ctx.no_guest_reason)
         return {**view, "orchestrationServices": services} if services else view
 
     def view_skus(self, ctx: Context, rid: ResourceId) -> dict:
@@ -414,7 +416,7 @@ class ScaleSetType(ResourceType):
     def action_set_orchestration_service_state(self, ctx: Context, rid: ResourceId, body: dict) -> None:
         """Suspend or resume the set's automatic repairs."""
         vmss = self.get_item(ctx, rid)
-        repairs.set_service_state(vmss, body)
+        auto_repairs.set_service_state(vmss, body)
         ctx.store.put(vmss["id"], VMSS_TYPE, vmss)
 
     def action_os_rolling_upgrade(self, ctx: Context, rid: ResourceId, body: dict) -> None:
