@@ -33,9 +33,11 @@ PUBLIC_IP_RANGE_KEY = "public_ip_range"
 # in hex), so that each lab's IPv6 range is as much its own as its IPv4 range. The host routes
 # the whole /96 to itself (``dataplane/host_network``), as it does 127.0.0.0/8.
 PUBLIC_IPV6_PREFIX = "fd61:7a6c:6162::/96"
-#: How many seconds an Azure minute of autoscale (timeGrain, timeWindow, cooldown) lasts in the
-#: lab: 60 is real time; a test scales a five-minute window down to seconds.
-AUTOSCALE_SECONDS_PER_MINUTE_ENV = "AZLAB_AUTOSCALE_SECONDS_PER_MINUTE"
+#: How many seconds an Azure minute of a scale set policy lasts in the lab (autoscale's timeGrain,
+#: timeWindow and cooldown, automatic repairs' gracePeriod): 60 is real time; a test scales a
+#: ten-minute grace period down to seconds. The autoscale-only name of the first release still works.
+SECONDS_PER_MINUTE_ENV = "AZLAB_SECONDS_PER_MINUTE"
+SECONDS_PER_MINUTE_OLD_ENV = "AZLAB_AUTOSCALE_SECONDS_PER_MINUTE"
 
 
 def side_by_side_public_ip_range(worker: str | None) -> str:
@@ -110,13 +112,13 @@ class LabSettings:
     proxy_port: int = int(os.environ.get("AZLAB_PROXY_PORT", DEFAULT_PROXY_PORT))
     arm_port: int = int(os.environ.get("AZLAB_ARM_PORT", DEFAULT_ARM_PORT))
     public_ip_range: str = os.environ.get("AZLAB_PUBLIC_IP_RANGE", PUBLIC_IP_RANGE)
-    autoscale_seconds_per_minute: float = field(
-        default_factory=lambda: float(os.environ.get(AUTOSCALE_SECONDS_PER_MINUTE_ENV, 60)))
+    seconds_per_minute: float = field(default_factory=lambda: float(
+        os.environ.get(SECONDS_PER_MINUTE_ENV) or os.environ.get(SECONDS_PER_MINUTE_OLD_ENV) or 60))
 
     def __post_init__(self) -> None:
         self.state_dir = Path(self.state_dir)
-        if not self.autoscale_seconds_per_minute > 0:
-            raise ValueError(f"autoscale_seconds_per_minute: {self.autoscale_seconds_per_minute} must be positive")
+        if not self.seconds_per_minute > 0:
+            raise ValueError(f"seconds_per_minute: {self.seconds_per_minute} must be positive")
         network = ipaddress.ip_network(self.public_ip_range)
         if not network.subnet_of(ipaddress.ip_network(PUBLIC_IP_RANGE)) or network.num_addresses < 4:
             raise ValueError(f"public_ip_range: {self.public_ip_range} must be a part of {PUBLIC_IP_RANGE} "

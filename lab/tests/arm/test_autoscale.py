@@ -74,7 +74,7 @@ def cloud(arm) -> AutoscaleCloud:
 def scaler(arm):
     """(autoscaler, meter, run) on the in-process lab, an Azure minute lasting 1 s; ``run(seconds)``
     plays that long in rounds of 0.25 s."""
-    arm.lab.settings.autoscale_seconds_per_minute = 1
+    arm.lab.settings.seconds_per_minute = 1
     meter = SteadyMeter()
     autoscaler = Autoscaler(arm.lab, meter)
     clock = [0.0]

@@ -40,7 +40,8 @@ class RollingCloud(ScaleSetCloud):
         self.upgrader.drain_seconds = 0
 
     def rolling_body(self, capacity: int = 3, **policy) -> dict:
-        body = self.body(capacity=capacity, mode="Rolling")
+        # these tests are about upgrades, not overprovisioning: the instances are exactly 0, 1, 2
+        body = self.body(capacity=capacity, mode="Rolling", overprovision=False)
         body["properties"]["upgradePolicy"]["rollingUpgradePolicy"] = {"maxBatchInstancePercent": 34, **policy}
         body["properties"]["virtualMachineProfile"]["networkProfile"]["healthProbe"] = {
             "id": f"{self.lb_id}/probes/http"}

@@ -94,7 +94,9 @@ class Tier:
                                       "backend_port": 80}]}).result()
         self.address = pip.ip_address
 
-    def set_body(self, capacity: int, upgrade_policy: dict, version: str = "v1", health_probe: bool = False) -> dict:
+    def set_body(self, capacity: int, upgrade_policy: dict, version: str = "v1", health_probe: bool = False,
+                 **props) -> dict:
+        """The set's body; ``props``: more of its properties (``overprovision``, ``automaticRepairsPolicy``)."""
         ip = {"name": "ip", "properties": {
             "subnet": {"id": self.network_id("virtualNetworks", f"{self.rg}-vnet") + "/subnets/web"},
             "loadBalancerBackendAddressPools": [{"id": f"{self.lb_id}/backendAddressPools/pool"}]}}
@@ -111,7 +113,7 @@ class Tier:
                                        "keyData": (self.keydir / "id.pub").read_text()}]}}},
                 "storageProfile": {"imageReference": {"publisher": "Debian", "offer": "debian-12", "sku": "12-gen2",
                                                       "version": "latest"}, "osDisk": {"createOption": "FromImage"}},
-                "networkProfile": network}}}
+                "networkProfile": network}, **props}}
 
     def put_set(self, body: dict) -> None:
         """PUT the set through the SDK's pipeline (the model the lab keeps) and wait for the LRO."""

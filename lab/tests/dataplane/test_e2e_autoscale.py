@@ -3,7 +3,7 @@
 The Azure SDK builds a VNet and a scale set of one (Standard_B1s, 1 vCPU), then an autoscale
 setting (out by 1 when the average Percentage CPU over 5 minutes is above 50 %, in by 1 when
 below 20 %, 1 to 2 instances). An Azure minute lasts 4 s here
-(``LabSettings.autoscale_seconds_per_minute``). Checked on the machine: a busy loop in the
+(``LabSettings.seconds_per_minute``). Checked on the machine: a busy loop in the
 instance's container makes the set 2 and a second container run; once the loop ends the set
 goes back to 1 and the container of the instance the scale-in policy removed is gone.
 
@@ -49,8 +49,10 @@ def scaled(clients, dataplane_server, tmp_path_factory):
         "subnets": [{"name": "web", "address_prefix": "10.82.1.0/24"}]}).result()
     keydir = tmp_path_factory.mktemp("autoscale-ssh")
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(keydir / "id")], check=True)
+    # the test is about autoscale: no overprovisioning (instance 0 is the first; a scale-out makes one container)
     body = {"location": LOCATION, "sku": {"name": "Standard_B1s", "capacity": 1}, "properties": {
-        "orchestrationMode": "Uniform", "upgradePolicy": {"mode": "Manual"}, "virtualMachineProfile": {
+        "orchestrationMode": "Uniform", "upgradePolicy": {"mode": "Manual"}, "overprovision": False,
+        "virtualMachineProfile": {
             "osProfile": {"computerNamePrefix": "cpu", "adminUsername": "azureuser", "linuxConfiguration": {
                 "disablePasswordAuthentication": True, "ssh": {"publicKeys": [
                     {"path": "/home/azureuser/.ssh/authorized_keys", "keyData": (keydir / "id.pub").read_text()}]}}},
@@ -66,7 +68,7 @@ def scaled(clients, dataplane_server, tmp_path_factory):
     subprocess.run(["podman", "exec", container_name(first), "systemctl", "is-system-running", "--wait"],
                    env=podman.podman_env(), capture_output=True, timeout=180, check=False)
     patch = pytest.MonkeyPatch()
-    patch.setattr(dataplane_server.settings, "autoscale_seconds_per_minute", SECONDS_PER_MINUTE)
+    patch.setattr(dataplane_server.settings, "seconds_per_minute", SECONDS_PER_MINUTE)
     monitor = MonitorManagementClient(cm._config.credential, sub)
 
     def rule(direction: str, op: str, threshold: float) -> dict:

@@ -30,11 +30,18 @@ POLICY = {"maxBatchInstancePercent": 34, "maxUnhealthyInstancePercent": 34,
           "maxUnhealthyUpgradedInstancePercent": 0, "pauseTimeBetweenBatches": "PT1S"}
 
 
+def set_body(tier: Tier, version: str = "v1") -> dict:
+    """The Rolling set of three; no overprovisioning: the tests are about upgrades (extras would
+    only slow the create down)."""
+    return tier.set_body(3, {"mode": "Rolling", "rollingUpgradePolicy": POLICY}, version=version, health_probe=True,
+                         overprovision=False)
+
+
 @pytest.fixture(scope="module")
 def tier(clients, dataplane_server, tmp_path_factory):
     tier = Tier(clients, dataplane_server.lab, RG, "10.82", tmp_path_factory.mktemp("rolling-ssh"))
     tier.build_network()
-    tier.put_set(tier.set_body(3, {"mode": "Rolling", "rollingUpgradePolicy": POLICY}, health_probe=True))
+    tier.put_set(set_body(tier))
     assert wait_for(lambda: len(tier.hostnames_through_lb()) == 3, timeout=180, step=1)
     return tier
 
@@ -56,7 +63,7 @@ def test_a_new_model_rolls_out_batch_by_batch_without_a_failed_request(tier):
     load = LoadGenerator(LoadConfig(url=f"http://{tier.address}/", rate=20, clients=4, timeout=5))
     load_thread = threading.Thread(target=lambda: setattr(load, "result", load.run()), daemon=True)
     load_thread.start()
-    body = tier.set_body(3, {"mode": "Rolling", "rollingUpgradePolicy": POLICY}, version="v2", health_probe=True)
+    body = set_body(tier, version="v2")
     tier.put_set(body)
     stop, seen = threading.Event(), []
     watcher = threading.Thread(target=watch, args=(tier, stop, seen), daemon=True)
@@ -88,7 +95,7 @@ def test_the_azure_cli_reads_the_latest_rolling_upgrade(tier, env, tmp_path):
 def test_an_instance_that_fails_its_probe_after_the_upgrade_stops_it(tier, dataplane_server):
     dataplane_server.lab.dataplane.rolling.health_wait_seconds = 40
     try:
-        body = tier.set_body(3, {"mode": "Rolling", "rollingUpgradePolicy": POLICY}, version="v3", health_probe=True)
+        body = set_body(tier, version="v3")
         body["properties"]["virtualMachineProfile"]["osProfile"]["customData"] = custom_data("v3", serve=False)
         tier.put_set(body)
         assert wait_for(lambda: latest(tier).running_status.code != "RollingForward", timeout=240, step=2)

@@ -92,8 +92,11 @@ def tier(clients, dataplane_server, tmp_path_factory):
         "inbound_nat_pools": [{"name": "natpool", "frontend_ip_configuration": {
             "id": f"{lb_id}/frontendIPConfigurations/fe"}, "protocol": "Tcp", "frontend_port_range_start": 50000,
             "frontend_port_range_end": 50009, "backend_port": 22}]}).result()
+    # the tests are about instances, NAT ports and models: no overprovisioning (instance IDs 0, 1, 2, ...;
+    # test_e2e_scale_set_repairs.py has it)
     body = {"location": LOCATION, "sku": {"name": "Standard_B1s", "capacity": 2}, "properties": {
-        "orchestrationMode": "Uniform", "upgradePolicy": {"mode": "Manual"}, "virtualMachineProfile": {
+        "orchestrationMode": "Uniform", "upgradePolicy": {"mode": "Manual"}, "overprovision": False,
+        "virtualMachineProfile": {
             "osProfile": {"computerNamePrefix": "web", "adminUsername": "azureuser",
                           "customData": custom_data("v1"), "linuxConfiguration": {
                               "disablePasswordAuthentication": True, "ssh": {"publicKeys": [

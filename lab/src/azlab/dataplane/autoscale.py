@@ -104,7 +104,7 @@ class Autoscaler:
 
     @property
     def seconds_per_minute(self) -> float:
-        return self.lab.settings.autoscale_seconds_per_minute
+        return self.lab.settings.seconds_per_minute
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._loop, name="azlab-autoscale", daemon=True)

@@ -24,7 +24,9 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from azlab.dataplane import gates, host_network, image, os_disks, podman, resolve, rolling, vm_container, vnet
+from azlab.dataplane import (
+    gates, host_network, image, os_disks, overprovision, podman, repairs, resolve, rolling, vm_container, vnet,
+)
 from azlab.dataplane.agent import GuestAgent
 from azlab.dataplane.allocation import capacity_refusal
 from azlab.dataplane.autoscale import Autoscaler
@@ -94,6 +96,8 @@ class DataPlane:
         self._networks = Networks(self.store, instance_id(self.state_dir), self._error)
         self._agent = GuestAgent(self.store, on_done=self._wake.set)
         self.rolling = rolling.RollingUpgrades(lab, self._made)
+        self.scale_set_steps = (self.rolling, overprovision.Overprovisioning(lab, self._made),
+                                repairs.AutomaticRepairs(lab, self._made, self._restarts))
         self._autoscale = Autoscaler(lab)
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -236,7 +240,8 @@ class DataPlane:
         self._agent.reconcile({key: c["name"] for key, c in containers.items()
                                     if key in self._made and self._reported.get(key) == "running"})
         self._networks.remove_stale_namespaces(nics_in_use)
-        self.rolling.reconcile()
+        for step in self.scale_set_steps:  # rolling upgrades, overprovisioning, automatic repairs
+            step.reconcile()
         self._reconcile_lbs()
         self._disks.forget_deleted({(body["properties"].get("uniqueId") or "").lower()
                                     for _, body in self.store.list(DISK_TYPE)})

@@ -3,12 +3,13 @@
 A VM's create or update ends once its container runs, and fails as an allocation failure does
 on Azure when the container cannot be made: a VM is never reported created while nothing runs.
 A scale set's PUT ends when every instance's container runs, on the set's current model, and
-the containers of the instances it removed are gone; it fails with the first instance that
-failed. ``made`` is the controller's record of the containers it made: VM key -> token.
+the containers of the instances it removed are gone (an overprovisioning's extras too); it fails
+with the first instance that failed. ``made`` is the controller's record of the containers it made: VM key -> token.
 """
 
 from __future__ import annotations
 
+from azlab.models.compute import scale_set_overprovision as overprovision
 from azlab.models.compute.common import INSTANCE_TYPE
 from azlab.models.compute.state import guest_generation, provisioning_failure, vm_spec
 from azlab.models.store import Store, key_of
@@ -18,6 +19,12 @@ def made_token(spec: dict) -> str:
     """What a made container stands for: the VM (its vmId), and for a scale set instance
     also what its guest was made from (``state.guest_generation``)."""
     return spec["vm_id"] if spec.get("model") is None else f"{spec['vm_id']}#{spec['model']}"
+
+
+def instance_made(made: dict[str, str], instance: dict) -> bool:
+    """Whether the scale set instance's container was made from what the instance now says."""
+    token = made_token({"vm_id": instance["properties"]["vmId"], "model": guest_generation(instance)})
+    return made.get(key_of(instance["id"])) == token
 
 
 def stale_model(spec: dict, container: dict) -> bool:
@@ -51,12 +58,13 @@ def scale_set_gate(store: Store, made: dict[str, str], resource_id: str):
         return {key_of(i_id): body for i_id, body in store.list(INSTANCE_TYPE, prefix=resource_id)}
 
     def outcome() -> dict | None:
+        if (store.get(resource_id) or {}).get(overprovision.RECORD):
+            return None  # its extras are not gone yet (a failed one among them may be one of them)
         members = members_now()
         for body in members.values():
             if body.get("_failure"):
                 return dict(body["_failure"])
-        if any(made.get(key) != made_token({"vm_id": body["properties"]["vmId"], "model": guest_generation(body)})
-               for key, body in members.items()):
+        if not all(instance_made(made, body) for body in members.values()):
             return None
         return None if any(k.startswith(prefix) and k not in members for k in made) else {}
     return outcome

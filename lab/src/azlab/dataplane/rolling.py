@@ -29,7 +29,6 @@ from azlab.models.compute import rolling_upgrades as rolling
 from azlab.models.compute.common import INSTANCE_TYPE, VMSS_TYPE, iso_time
 from azlab.models.compute.scale_set_instances import apply_model, instances, reimage
 from azlab.models.compute.scale_set_rules import duration_seconds, health_sources
-from azlab.models.compute.state import guest_generation
 from azlab.models.ids import same_id
 from azlab.models.network.nic import primary_ip_configuration
 from azlab.models.store import key_of
@@ -95,8 +94,7 @@ class RollingUpgrades:
                 self._advance(ctx, vmss, record, members, now)
 
     def _made_now(self, member: dict) -> bool:
-        token = gates.made_token({"vm_id": member["properties"]["vmId"], "model": guest_generation(member)})
-        return self.made.get(key_of(member["id"])) == token
+        return gates.instance_made(self.made, member)
 
     def _return_to_rotation(self, members: list[dict], batch: list[str]) -> None:
         """An instance out of rotation whose new container runs goes back (its probe decides

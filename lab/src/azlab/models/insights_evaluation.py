@@ -18,7 +18,7 @@ Azure's rules, as the lab applies them:
   back at once; after a rule's action no rule acts until its ``cooldown`` has passed.
 
 Times are seconds on the caller's clock; ``seconds_per_minute`` is how long an Azure minute
-(timeGrain, timeWindow, cooldown) lasts on it (``LabSettings.autoscale_seconds_per_minute``).
+(timeGrain, timeWindow, cooldown) lasts on it (``LabSettings.seconds_per_minute``).
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ import uuid
 from collections import Counter
 
 from azlab.models.base import Context, ResourceType, find_named
+from azlab.models.compute import scale_set_overprovision as overprovision
 from azlab.models.compute.catalog import GUEST_OS
 from azlab.models.compute.common import INSTANCE_TYPE, VMSS_TYPE, iso_time, status
 from azlab.models.compute.state import POWER_STATES, request_power
@@ -205,7 +206,7 @@ class ScaleSetInstanceType(ResourceType):
         release(ctx, str(rid))
         vmss = ctx.get(str(rid.parent))
         if vmss is not None:
-            vmss["sku"]["capacity"] = len(instances(ctx, vmss["id"]))
+            overprovision.after_delete(vmss, instances(ctx, vmss["id"]), [body])
             ctx.store.put(vmss["id"], VMSS_TYPE, vmss)
 
     def action_start(self, ctx: Context, rid: ResourceId, body: dict) -> None:

@@ -106,9 +106,15 @@ def repairs_policy(value, existing: dict | None) -> dict | None:
     if not 600 <= seconds <= 5400:
         raise invalid_parameter("automaticRepairsPolicy.gracePeriod", "The grace period must be between 10 and 90 "
                                 "minutes (PT10M to PT90M).")
-    return {"enabled": flag(value.get("enabled"), "automaticRepairsPolicy.enabled", False), "gracePeriod": grace,
-            "repairAction": choice(value.get("repairAction"), REPAIR_ACTIONS, "automaticRepairsPolicy.repairAction",
-                                 "Replace")}
+    enabled = flag(value.get("enabled"), "automaticRepairsPolicy.enabled", False)
+    action = choice(value.get("repairAction"), REPAIR_ACTIONS, "automaticRepairsPolicy.repairAction", "Replace")
+    if enabled and (existing or {}).get("enabled") and value.get("repairAction") is not None \
+            and action != existing.get("repairAction", "Replace"):
+        # (unverified code) Azure documents the rule: disable the policy, then enable it with the new action
+        raise ArmError(400, "BadRequest", f"The repair action of an enabled automatic repairs policy cannot change "
+                       f"from {existing.get('repairAction', 'Replace')} to {action}: disable automatic repairs first, "
+                       "then enable them with the new repair action.", target="automaticRepairsPolicy.repairAction")
+    return {"enabled": enabled, "gracePeriod": grace, "repairAction": action}
 
 
 def scale_in_policy(value, existing: dict | None) -> dict | None:

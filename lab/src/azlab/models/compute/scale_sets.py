@@ -18,6 +18,7 @@ import uuid
 
 from azlab.models.base import Context, NameRule, ResourceType, require_props
 from azlab.models.compute import rolling_upgrades, scale_set_rules as rules
+from azlab.models.compute import scale_set_overprovision as overprovision, scale_set_repairs as auto_repairs
 from azlab.models.compute.catalog import VM_SIZES, find_image, find_size
 from azlab.models.compute.common import (
     VMSS_TYPE, choice, iso_time, property_change_not_allowed, required_parameter, status,
@@ -58,7 +59,8 @@ class ScaleSetType(ResourceType):
     name_rule = NameRule(1, 64)
     actions = {"manualupgrade": "action_manual_upgrade", "start": "action_start", "powerOff": "action_power_off",
                "restart": "action_restart", "deallocate": "action_deallocate", "delete": "action_delete_instances",
-               "osRollingUpgrade": "action_os_rolling_upgrade", "reimage": "action_reimage"}
+               "osRollingUpgrade": "action_os_rolling_upgrade", "reimage": "action_reimage",
+               "setOrchestrationServiceState": "action_set_orchestration_service_state"}
     views = {"instanceView": "view_instance_view", "skus": "view_skus"}
 
     # -- create and update ---------------------------------------------------------------------
@@ -107,6 +109,9 @@ class ScaleSetType(ResourceType):
         out["_guest"], out["_image"] = guest, image
         out["_image_version"] = image["version"]
         out["_rolling"] = (existing or {}).get("_rolling")
+        for progress in (overprovision.RECORD, auto_repairs.SUSPENDED_FLAG):  # what the data plane did, not the request
+            if progress in (existing or {}):
+                out[progress] = existing[progress]
         self._reconcile_instances(ctx, out, existing is not None)
         if existing is not None and changed_model and upgrade["mode"] == "Rolling":
             out["_rolling"] = rolling_upgrades.start(ctx, out, rolling_upgrades.MODEL)
@@ -247,21 +252,33 @@ class ScaleSetType(ResourceType):
 
     # -- instances ------------------------------------------------------------------------------
 
-    def _reconcile_instances(self, ctx: Context, vmss: dict, updating: bool) -> None:
+    def _reconcile_instances(self, ctx: Context, vmss: dict, updating: bool) -> list[dict]:
+        """Bring the instances to the capacity; return those made (with the extras of an overprovisioning)."""
         members = instances(ctx, vmss["id"]) if updating else []
         want = vmss["sku"]["capacity"]
-        if len(members) > want:
-            rule = (vmss["properties"].get("scaleInPolicy") or {}).get("rules", ["Default"])[0]
-            for gone in choose_scale_in(members, len(members) - want, rule):
+        settled, candidates = overprovision.split(vmss, members)
+        if len(settled) > want:
+            for gone in candidates:  # never kept: a scale-in ends the overprovisioning
                 self._remove_instance(ctx, gone)
-                members.remove(gone)
-        while len(members) < want:
-            members.append(self._add_instance(ctx, vmss, members))
+            candidates = []
+            rule = (vmss["properties"].get("scaleInPolicy") or {}).get("rules", ["Default"])[0]
+            for gone in choose_scale_in(settled, len(settled) - want, rule):
+                self._remove_instance(ctx, gone)
+                settled.remove(gone)
+        members, added = settled + candidates, []
+        new = want - len(members)
+        if new > 0:
+            added = [self._add_instance(ctx, vmss, members) for number in range(new)]
+        if new > 0 and vmss["properties"]["overprovision"] and not ctx.no_guest_reason:  # extras need a data plane
+            room = overprovision.room(ctx, vmss["properties"]["virtualMachineProfile"])
+            added += [self._add_instance(ctx, vmss, members) for number in range(overprovision.extras(new, room))]
+        overprovision.record(vmss, settled, candidates + added)
         if vmss["properties"]["upgradePolicy"]["mode"] == "Automatic":
             for member in members:
                 if member["_model"] != vmss["_model"]:
                     apply_model(member, vmss)
                     ctx.store.put(member["id"], INSTANCE_TYPE, member)
+        return added
 
     @staticmethod
     def _add_instance(ctx: Context, vmss: dict, members: list[dict]) -> dict:
@@ -284,6 +301,7 @@ class ScaleSetType(ResourceType):
         body = instance_body(ctx, vmss, instance_id, nic_ids,
                              place(members, vmss["properties"]["platformFaultDomainCount"]))
         ctx.store.put(body["id"], INSTANCE_TYPE, body)
+        members.append(body)
         return body
 
     @staticmethod
@@ -292,6 +310,42 @@ class ScaleSetType(ResourceType):
             ctx.store.delete(child_id)
         ctx.store.delete(instance["id"])
         release(ctx, instance["id"])
+
+    # -- what the data plane decides (it sees which instances run and which are healthy) --------
+
+    def drop_extras(self, ctx: Context, vmss: dict, ran: dict[str, float], failed: set[str]) -> list[str]:
+        """Delete the extras of the set's overprovisioning once the instances it keeps run
+        (``scale_set_overprovision.extras_to_delete``); the IDs of those deleted."""
+        members = instances(ctx, vmss["id"])
+        extras = overprovision.extras_to_delete(vmss, members, ran, failed)
+        if extras is None:
+            return []
+        for extra in extras:
+            self._remove_instance(ctx, extra)
+        overprovision.record(vmss, *overprovision.split(vmss, [m for m in members if m not in extras]))
+        ctx.store.put(vmss["id"], VMSS_TYPE, vmss)
+        return [extra["instanceId"] for extra in extras]
+
+    def repair_instances(self, ctx: Context, vmss: dict, instance_ids: tuple[str, ...]) -> None:
+        """Automatic repairs' ``repairAction`` on unhealthy instances (``scale_set_repairs.plan``
+        chose them): Replace makes the new instance as a scale-out does (overprovisioning too)."""
+        action = vmss["properties"]["automaticRepairsPolicy"]["repairAction"]
+        by_id = {m["instanceId"]: m for m in instances(ctx, vmss["id"])}
+        for member in (by_id[i] for i in instance_ids if i in by_id):
+            repeats = member.get(auto_repairs.REPEATS, 0) + 1
+            if action == "Replace":
+                self._remove_instance(ctx, member)
+                for replacement in self._reconcile_instances(ctx, vmss, True):
+                    replacement[auto_repairs.REPEATS] = repeats
+                    ctx.store.put(replacement["id"], INSTANCE_TYPE, replacement)
+                continue
+            member[auto_repairs.REPEATS] = repeats
+            if action == "Reimage":
+                reimage(member)
+                ctx.store.put(member["id"], INSTANCE_TYPE, member)
+            else:
+                request_power(ctx.store, member, "running", restart=True)
+        ctx.store.put(vmss["id"], VMSS_TYPE, vmss)
 
     def on_deleted(self, ctx: Context, rid: ResourceId, body: dict) -> None:
         """The instances went with the set: their NAT pool ports are free again."""
@@ -306,9 +360,11 @@ class ScaleSetType(ResourceType):
         for member in members:
             for code in ("ProvisioningState/succeeded", f"PowerState/{member.get('_power', 'running')}"):
                 counts[code] = counts.get(code, 0) + 1
-        return {"virtualMachine": {"statusesSummary": [{"code": c, "count": n} for c, n in counts.items()]},
+        view = {"virtualMachine": {"statusesSummary": [{"code": c, "count": n} for c, n in counts.items()]},
                 "statuses": [status("ProvisioningState/succeeded", "Provisioning succeeded",
                                     time=vmss["properties"]["timeCreated"])]}
+        services = auto_repairs.orchestration_services(vmss, ctx.no_guest_reason)
+        return {**view, "orchestrationServices": services} if services else view
 
     def view_skus(self, ctx: Context, rid: ResourceId) -> dict:
         self.get_item(ctx, rid)
@@ -351,9 +407,16 @@ class ScaleSetType(ResourceType):
 
     def action_delete_instances(self, ctx: Context, rid: ResourceId, body: dict) -> None:
         vmss = self.get_item(ctx, rid)
-        for member in check_instance_ids(ctx, vmss["id"], body, required=True):
+        deleted = check_instance_ids(ctx, vmss["id"], body, required=True)
+        for member in deleted:
             self._remove_instance(ctx, member)
-        vmss["sku"]["capacity"] = len(instances(ctx, vmss["id"]))
+        overprovision.after_delete(vmss, instances(ctx, vmss["id"]), deleted)
+        ctx.store.put(vmss["id"], VMSS_TYPE, vmss)
+
+    def action_set_orchestration_service_state(self, ctx: Context, rid: ResourceId, body: dict) -> None:
+        """Suspend or resume the set's automatic repairs."""
+        vmss = self.get_item(ctx, rid)
+        auto_repairs.set_service_state(vmss, body)
         ctx.store.put(vmss["id"], VMSS_TYPE, vmss)
 
     def action_os_rolling_upgrade(self, ctx: Context, rid: ResourceId, body: dict) -> None:

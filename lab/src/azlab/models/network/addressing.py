@@ -63,6 +63,26 @@ def static_address(network: Network, requested, in_use: dict[str, str], config_i
     return str(address)
 
 
+def _assignable(network: Network) -> range:
+    """Offsets of the addresses a subnet hands out: Azure keeps the first four and the last
+    (lazily a range: an IPv6 /64 has 2**64 candidates)."""
+    return range(4, network.num_addresses - 1)
+
+
+def free_addresses(ctx: Context, subnet_id: str, subnet: dict) -> int:
+    """How many more IPv4 addresses the subnet can hand out."""
+    network = subnet_prefix(subnet)
+    if network is None:
+        return 0
+    offsets = _assignable(network)
+    used = set()
+    for _, address in subnet_users(ctx, subnet_id):
+        ip = ipaddress.ip_address(address) if address else None
+        if ip is not None and ip in network and int(ip) - int(network.network_address) in offsets:
+            used.add(ip)
+    return len(offsets) - len(used)
+
+
 def assign_private_ip(ctx: Context, subnet_id: str, subnet: dict, method: str, requested, current: str | None,
                       taken: dict[str, str], owner_id: str, config_id: str, target: str, version: str = "IPv4") -> str:
     """The private IP of address ``version`` an ip configuration gets in ``subnet``.
@@ -84,8 +104,7 @@ def assign_private_ip(ctx: Context, subnet_id: str, subnet: dict, method: str, r
         return static_address(network, requested, in_use, config_id, target, version)
     if current and ipaddress.ip_address(current) in network and current not in in_use:
         return current
-    # lazily: an IPv6 /64 has 2**64 candidates
-    for offset in range(4, network.num_addresses - 1):
+    for offset in _assignable(network):
         candidate = str(network.network_address + offset)
         if candidate not in in_use:
             return candidate

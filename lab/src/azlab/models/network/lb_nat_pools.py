@@ -48,6 +48,13 @@ def choose_port(first: int, last: int, instance_id: int, taken: set[int]) -> int
     return next((port for port in range(first, last + 1) if port not in taken), None)
 
 
+def free_ports(lb: dict, pool: dict) -> int:
+    """Ports of the pool's frontend range that no instance holds."""
+    props = pool["properties"]
+    held = sum(1 for name in lb.get(HELD) or {} if split_rule_name(name)[0].lower() == pool["name"].lower())
+    return props["frontendPortRangeEnd"] - props["frontendPortRangeStart"] + 1 - held
+
+
 def derived_rules(pools: list[dict], user_rules: list[dict],
                   held: dict[str, dict]) -> tuple[list[tuple[str, dict]], dict[str, dict]]:
     """([(rule name, rule properties)], what the LB then holds) for the rules ``held`` names,
