@@ -121,6 +121,10 @@ class Tier:
         self.cm.virtual_machine_scale_sets.begin_create_or_update(
             self.rg, "web", self.cm.models().VirtualMachineScaleSet.from_dict(body)).result()
 
+    def delete_set(self) -> None:
+        """Delete the scale set (its containers go): a test module leaves no instance running for the next."""
+        self.cm.virtual_machine_scale_sets.begin_delete(self.rg, "web").result()
+
     def instance_ids(self) -> list[str]:
         prefix = f"/subscriptions/{self.sub}/resourceGroups/{self.rg}/"
         return sorted(body["id"] for _, body in self.lab.store.list(INSTANCE_TYPE)

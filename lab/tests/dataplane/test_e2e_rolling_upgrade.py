@@ -43,7 +43,8 @@ def tier(clients, dataplane_server, tmp_path_factory):
     tier.build_network()
     tier.put_set(set_body(tier))
     assert wait_for(lambda: len(tier.hostnames_through_lb()) == 3, timeout=180, step=1)
-    return tier
+    yield tier
+    tier.delete_set()
 
 
 def latest(tier):

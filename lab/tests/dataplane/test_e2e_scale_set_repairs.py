@@ -44,6 +44,7 @@ def tier(clients, dataplane_server, tmp_path_factory):
         "enabled": True, "gracePeriod": "PT10M", "repairAction": "Replace"}))
     yield tier
     patch.undo()
+    tier.delete_set()
 
 
 def test_an_overprovisioned_create_keeps_the_requested_instances(tier):

@@ -121,7 +121,9 @@ def put_set(cm, body: dict) -> None:
 
 
 def instance_ids(lab) -> list[str]:
-    return sorted(body["id"] for _, body in lab.store.list("Microsoft.Compute/virtualMachineScaleSets/virtualMachines"))
+    """This module's instances (other modules' sets may share the session's lab)."""
+    return sorted(body["id"] for _, body in lab.store.list("Microsoft.Compute/virtualMachineScaleSets/virtualMachines")
+                  if f"/resourcegroups/{RG}/".lower() in body["id"].lower())
 
 
 def runs(vm_id: str) -> bool:
