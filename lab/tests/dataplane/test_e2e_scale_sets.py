@@ -11,48 +11,19 @@ deleting the set removes the rest and frees the NAT ports.
 
 from __future__ import annotations
 
-import base64
 import json
 import socket
 import subprocess
 
 import pytest
 
-from azlab.dataplane.objects import container_name
 from polling import wait_for
+from scale_set_tier import container_id, custom_data, hostnames_through, runs
 
 pytestmark = pytest.mark.dataplane
 
 RG = "dp-vmss-rg"
 LOCATION = "eastus"
-WEB_SERVER = '''\
-import http.server, socket
-class Handler(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        body = (socket.gethostname() + " VERSION").encode()
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-    def log_message(self, *args):
-        pass
-http.server.ThreadingHTTPServer(("0.0.0.0", 80), Handler).serve_forever()
-'''
-
-
-def custom_data(version: str) -> str:
-    """cloud-init: a web server answering '<hostname> <version>', base64 for osProfile."""
-    return base64.b64encode(("#cloud-config\n" + json.dumps({
-        "write_files": [
-            {"path": "/usr/local/bin/web.py", "permissions": "0755", "content": WEB_SERVER.replace("VERSION", version)},
-            {"path": "/etc/systemd/system/web.service", "content":
-                "[Unit]\nDescription=lab web server\n[Service]\nExecStart=/usr/bin/python3 /usr/local/bin/web.py\n"
-                "Restart=always\n[Install]\nWantedBy=multi-user.target\n"},
-        ],
-        "runcmd": [["systemctl", "enable", "--now", "web.service"]],
-    })).encode()).decode()
-
-
 def network_id(sub: str, kind: str, name: str) -> str:
     return f"/subscriptions/{sub}/resourceGroups/{RG}/providers/Microsoft.Network/{kind}/{name}"
 
@@ -126,28 +97,6 @@ def instance_ids(lab) -> list[str]:
                   if f"/resourcegroups/{RG}/".lower() in body["id"].lower())
 
 
-def runs(vm_id: str) -> bool:
-    state = subprocess.run(["podman", "container", "inspect", "-f", "{{.State.Status}}", container_name(vm_id)],
-                           capture_output=True, text=True)
-    return state.returncode == 0 and state.stdout.strip() == "running"
-
-
-def hostnames_through_lb(address: str, count: int = 12) -> set[str]:
-    seen = set()
-    for _ in range(count):
-        try:
-            with socket.create_connection((address, 80), timeout=3) as conn:
-                conn.sendall(b"GET / HTTP/1.0\r\nHost: lab\r\n\r\n")
-                reply = b""
-                while chunk := conn.recv(4096):
-                    reply += chunk
-            if b"\r\n\r\n" in reply:  # no server up yet: HAProxy closes the connection
-                seen.add(reply.split(b"\r\n\r\n", 1)[1].decode())  # "<hostname> <version>"
-        except OSError:
-            continue
-    return seen
-
-
 def nat_ports(net) -> dict[str, int]:
     """{NAT rule name: frontend port} of the rules the instances got from the NAT pool."""
     return {rule.name: rule.frontend_port for rule in net.inbound_nat_rules.list(RG, "vmss-lb")}
@@ -179,7 +128,7 @@ def refused(address: str, port: int) -> bool:
 def test_the_put_ends_with_every_instance_running_and_the_lb_serves_each(tier):
     ids = instance_ids(tier["lab"])
     assert len(ids) == 2 and all(runs(vm_id) for vm_id in ids), "the PUT ended before the containers ran"
-    assert wait_for(lambda: hostnames_through_lb(tier["address"]) == {"web000000 v1", "web000001 v1"}, timeout=180,
+    assert wait_for(lambda: hostnames_through(tier["address"]) == {"web000000 v1", "web000001 v1"}, timeout=180,
                     step=1)
 
 
@@ -198,7 +147,7 @@ def test_a_higher_capacity_adds_a_served_instance_and_a_lower_one_removes_contai
     put_set(cm, body)
     ids = instance_ids(tier["lab"])
     assert len(ids) == 3 and all(runs(vm_id) for vm_id in ids)
-    assert wait_for(lambda: hostnames_through_lb(tier["address"]) == {"web000000 v1", "web000001 v1", "web000002 v1"},
+    assert wait_for(lambda: hostnames_through(tier["address"]) == {"web000000 v1", "web000001 v1", "web000002 v1"},
                     timeout=180, step=1)
     assert nat_ports(net) == {"natpool.0": 50000, "natpool.1": 50001, "natpool.2": 50002}
     assert wait_for(lambda: hostname_over_ssh(tier, 50002) == "web000002", timeout=120, step=2)
@@ -209,7 +158,7 @@ def test_a_higher_capacity_adds_a_served_instance_and_a_lower_one_removes_contai
     assert len(left) == 1 and runs(left[0])
     # the PUT ended once the removed instances' containers were gone
     assert not any(runs(vm_id) for vm_id in gone)
-    assert wait_for(lambda: len(hostnames_through_lb(tier["address"])) == 1, timeout=60, step=1)
+    assert wait_for(lambda: len(hostnames_through(tier["address"])) == 1, timeout=60, step=1)
     (kept,) = nat_ports(net).values()
     assert wait_for(lambda: all(refused(tier["address"], port) for port in {50000, 50001, 50002} - {kept}),
                     timeout=60, step=1), "a removed instance's NAT port still listens"
@@ -220,28 +169,26 @@ def test_a_new_model_reimages_the_instances_by_the_upgrade_policy(tier, clients)
     container from the image with the new model's osProfile (here: its customData)."""
     cm, _ = clients
     (left,) = instance_ids(tier["lab"])
-    name = json.loads(subprocess.run(["podman", "container", "inspect", container_name(left)], capture_output=True,
-                                     text=True, check=True).stdout)[0]["Id"]
+    name = container_id(left)
     body = json.loads(json.dumps(tier["body"]))
     body["sku"]["capacity"] = 1
     body["properties"]["virtualMachineProfile"]["osProfile"]["customData"] = custom_data("v2")
     put_set(cm, body)
     instance = cm.virtual_machine_scale_set_vms.get(RG, "web", left.rsplit("/", 1)[1])
     assert instance.latest_model_applied is False
-    assert hostnames_through_lb(tier["address"], 4) == {f"{instance.os_profile.computer_name} v1"}
+    assert hostnames_through(tier["address"], 4) == {f"{instance.os_profile.computer_name} v1"}
     cm.virtual_machine_scale_sets.begin_update_instances(
         RG, "web", cm.models().VirtualMachineScaleSetVMInstanceRequiredIDs(instance_ids=[instance.instance_id])).result()
-    assert wait_for(lambda: hostnames_through_lb(tier["address"], 4) == {f"{instance.os_profile.computer_name} v2"},
+    assert wait_for(lambda: hostnames_through(tier["address"], 4) == {f"{instance.os_profile.computer_name} v2"},
                     timeout=180, step=1), "manualupgrade did not reimage the instance"
-    again = json.loads(subprocess.run(["podman", "container", "inspect", container_name(left)], capture_output=True,
-                                      text=True, check=True).stdout)[0]["Id"]
+    again = container_id(left)
     assert again != name, "a reimage is a new container"
     body["properties"]["upgradePolicy"] = {"mode": "Automatic"}
     body["properties"]["virtualMachineProfile"]["osProfile"]["customData"] = custom_data("v3")
     put_set(cm, body)
     # the PUT ended once the instance ran the new model
     assert runs(left)
-    assert wait_for(lambda: hostnames_through_lb(tier["address"], 4) == {f"{instance.os_profile.computer_name} v3"},
+    assert wait_for(lambda: hostnames_through(tier["address"], 4) == {f"{instance.os_profile.computer_name} v3"},
                     timeout=120, step=1)
 
 
