@@ -200,7 +200,7 @@ options:
       - C(scale_in_policy) - C(rule) C(Default), C(OldestVM) or C(NewestVM), C(force_deletion) (bool).
       - The subnet needs an address, and the NAT pool (from I(nat_frontend_port_base), at most port 65534,
         not containing the HTTP, HTTPS and probe ports) a port, for each instance the set can have at once
-        (RV(plan.scale_set.peak_instances)).
+        (C(peak_instances) in RV(plan.scale_set)).
     type: dict
     default:
       overprovision: true
