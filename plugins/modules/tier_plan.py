@@ -409,28 +409,15 @@ plan:
         platform_fault_domain_count: 2
         upgrade_policy:
           mode: Rolling
-          rolling:
-            max_batch_instance_percent: 20
-            max_unhealthy_instance_percent: 20
-            max_unhealthy_upgraded_instance_percent: 20
-            pause_time_between_batches: PT0S
-            prioritize_unhealthy_instances: true
-            max_surge: false
-        automatic_repairs:
-          enabled: false
-          grace_period: PT10M
-          repair_action: Replace
-        scale_in_policy:
-          rule: Default
-          force_deletion: false
+          rolling: {max_batch_instance_percent: 20, max_unhealthy_instance_percent: 20,
+                    max_unhealthy_upgraded_instance_percent: 20, pause_time_between_batches: PT0S,
+                    prioritize_unhealthy_instances: true, max_surge: false}
+        automatic_repairs: {enabled: false, grace_period: PT10M, repair_action: Replace}
+        scale_in_policy: {rule: Default, force_deletion: false}
         health_source: probe
         health_extension: null
         peak_instances: 4
-        nat_pool:
-          name: app1-lb-natpool-ssh
-          frontend_port_start: 50000
-          frontend_port_end: 50003
-          backend_port: 22
+        nat_pool: {name: app1-lb-natpool-ssh, frontend_port_start: 50000, frontend_port_end: 50003, backend_port: 22}
         autoscale:
           name: app1-vmss-autoscale
           enabled: false
@@ -443,28 +430,12 @@ plan:
               min_count: '2'
               max_count: '6'
               rules:
-                - metric_name: Percentage CPU
-                  statistic: Average
-                  time_aggregation: Average
-                  time_grain: 1.0
-                  time_window: 5.0
-                  operator: GreaterThan
-                  threshold: 70.0
-                  direction: Increase
-                  type: ChangeCount
-                  value: '1'
-                  cooldown: 5.0
-                - metric_name: Percentage CPU
-                  statistic: Average
-                  time_aggregation: Average
-                  time_grain: 1.0
-                  time_window: 5.0
-                  operator: LessThan
-                  threshold: 30.0
-                  direction: Decrease
-                  type: ChangeCount
-                  value: '1'
-                  cooldown: 5.0
+                - {metric_name: Percentage CPU, statistic: Average, time_aggregation: Average, time_grain: 1.0,
+                   time_window: 5.0, operator: GreaterThan, threshold: 70.0, direction: Increase,
+                   type: ChangeCount, value: '1', cooldown: 5.0}
+                - {metric_name: Percentage CPU, statistic: Average, time_aggregation: Average, time_grain: 1.0,
+                   time_window: 5.0, operator: LessThan, threshold: 30.0, direction: Decrease,
+                   type: ChangeCount, value: '1', cooldown: 5.0}
 errors:
   description: Every broken rule, one message each (the failure message lists them too).
   returned: failure
