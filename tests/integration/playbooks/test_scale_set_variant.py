@@ -1,6 +1,6 @@
 """playbooks/scale_set.yml end to end on the data-plane lab (inventories/dev-vmss: a Uniform
 scale set of 3 instances, Rolling with the load balancer's probe as health source, autoscale
-2-5): the first run deploys and verifies, every instance answers through the load balancer
+3-5): the first run deploys and verifies, every instance answers through the load balancer
 with the web server cloud-init set up at creation and SSH on its NAT pool port; a second run
 changes nothing and makes no ARM write. Under load (8 clients, 50 req/s): a new app version is
 a new model that Azure rolls out one instance at a time while the playbook follows it, and
@@ -115,7 +115,7 @@ def run_scenario(lab, figures: dict, tmp_path: Path) -> None:
         assert ssh_banner(address, rule["properties"]["frontendPort"]).startswith(b"SSH-"), rule["name"]
     autoscale = lab.resources("Microsoft.Insights/autoscalesettings")["app2-vmss-autoscale"]["properties"]
     assert autoscale["enabled"] is True and autoscale["profiles"][0]["capacity"] == {
-        "minimum": "2", "maximum": "5", "default": "3"}, autoscale
+        "minimum": "3", "maximum": "5", "default": "3"}, autoscale
 
     # second run: nothing to change, not one ARM write
     mark = lab.mark()
