@@ -7,12 +7,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
+# a playbook under inventory/ would be taken for an inventory by ansible-lint
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
 
 def test_instances_hosts_groups_and_hostvars(tier, inventory_cli):
     key = (tier.workdir / "id_ed25519.pub").read_text().strip()
-    tier.run(HERE / "scale_set.yml", tier_ssh_key=key)
+    tier.run(FIXTURES / "scale_set_inventory.yml", tier_ssh_key=key)
     vmss = f"{tier.app}-inv-vmss"
     source = tier.workdir / "vmss.webfarm.yml"
     source.write_text(f"""\
