@@ -86,75 +86,97 @@ def ssh_banner(address: str, port: int) -> bytes:
         return conn.recv(64)
 
 
-@pytest.mark.xdist_group("scale-set-variant")
-def test_scale_set_variant_deploys_rolls_out_and_stops_a_bad_model(dataplane_lab, tmp_path):
-    figures: dict = {"instances": 3}
-    try:
-        run_scenario(dataplane_lab, figures, tmp_path)
-    finally:
-        FIGURES.parent.mkdir(parents=True, exist_ok=True)
-        FIGURES.write_text(json.dumps(figures, indent=2) + "\n")
-        print("\nscale_set.yml figures:", json.dumps(figures, indent=2))
+class Tier:
+    """The variant deployed once for this module's tests (they run in file order, on one worker,
+    one after the other: each starts from the state the one before left) and its figures."""
+
+    def __init__(self, lab):
+        self.lab = lab
+        self.figures: dict = {"instances": 3}
+        self.first = None
+        self.address = ""
 
 
-def run_scenario(lab, figures: dict, tmp_path: Path) -> None:
-    # first run: network, LB with the NAT pool, the set, autoscale; then verify
-    first, figures["first_run_wall_s"] = run(lab)
-    assert first.returncode == 0, first.output[-6000:]
-    assert first.recap()["localhost"]["failed"] == 0
-    address = lab.public_ip("app2-pip")
-    members = instances(lab)
-    assert len(members) == 3, [m["name"] for m in members]
+@pytest.fixture(scope="module")
+def tier(dataplane_lab):
+    made = Tier(dataplane_lab)
+    made.first, made.figures["first_run_wall_s"] = run(dataplane_lab)
+    made.address = dataplane_lab.public_ip("app2-pip")
+    yield made
+    # teardown: the resource group and everything in it
+    down = dataplane_lab.playbook("playbooks/teardown.yml", inventory=INVENTORY,
+                                  extra_vars={"webfarm_teardown_confirm": RESOURCE_GROUP})
+    FIGURES.parent.mkdir(parents=True, exist_ok=True)
+    FIGURES.write_text(json.dumps(made.figures, indent=2) + "\n")
+    print("\nscale_set.yml figures:", json.dumps(made.figures, indent=2))
+    assert down.returncode == 0, down.output[-4000:]
+    assert instances(dataplane_lab) == []
+
+
+pytestmark = pytest.mark.xdist_group("scale-set-variant")
+
+
+def test_first_run_deploys_and_every_instance_serves(tier):
+    """Network, LB with the NAT pool, the set, autoscale; verify passed; each instance answers
+    through the LB with the web server cloud-init made, and shows SSH on its NAT pool port."""
+    lab = tier.lab
+    assert tier.first.returncode == 0, tier.first.output[-6000:]
+    assert tier.first.recap()["localhost"]["failed"] == 0
+    assert "Wait until every member is up in the rule health" in tier.first.stdout
+    assert len(instances(lab)) == 3, [m["name"] for m in instances(lab)]
     versions = versions_through_lb(lab)
     assert len(versions) == 3 and set(versions.values()) == {"1.0.0"}, versions
-    pool = lab.resources("Microsoft.Network/loadBalancers")["app2-lb"]["properties"]["inboundNatPools"][0]
-    assert (pool["properties"]["frontendPortRangeStart"], pool["properties"]["backendPort"]) == (50000, 22)
-    derived = lab.resources("Microsoft.Network/loadBalancers")["app2-lb"]["properties"]["inboundNatRules"]
-    assert len(derived) == 3, derived
-    for rule in derived:
-        assert ssh_banner(address, rule["properties"]["frontendPort"]).startswith(b"SSH-"), rule["name"]
+    lb = lab.resources("Microsoft.Network/loadBalancers")["app2-lb"]["properties"]
+    pool = lb["inboundNatPools"][0]["properties"]
+    assert (pool["frontendPortRangeStart"], pool["backendPort"]) == (50000, 22)
+    assert len(lb["inboundNatRules"]) == 3, lb["inboundNatRules"]
+    for rule in lb["inboundNatRules"]:
+        assert ssh_banner(tier.address, rule["properties"]["frontendPort"]).startswith(b"SSH-"), rule["name"]
     autoscale = lab.resources("Microsoft.Insights/autoscalesettings")["app2-vmss-autoscale"]["properties"]
     assert autoscale["enabled"] is True and autoscale["profiles"][0]["capacity"] == {
         "minimum": "3", "maximum": "5", "default": "3"}, autoscale
 
-    # second run: nothing to change, not one ARM write
+
+def test_second_run_changes_nothing(tier):
+    lab = tier.lab
     mark = lab.mark()
-    second, figures["noop_run_wall_s"] = run(lab)
+    second, tier.figures["noop_run_wall_s"] = run(lab)
     assert second.returncode == 0, second.output[-6000:]
     assert second.recap()["localhost"]["changed"] == 0, second.output[-4000:]
     assert lab.writes_since(mark) == []
 
-    # a new app version is a new model: Azure rolls it out one instance per batch (34 % of 3)
-    with lab.load(address, tmp_path / "load-rollout.jsonl") as load, ModelWatch(lab) as watch:
-        rollout, figures["rollout_wall_s"] = run(lab, extra_vars={"webfarm_app_version": "2.0.0"})
+
+def test_a_new_version_rolls_out_batch_by_batch_under_load(tier, tmp_path):
+    """A new app version is a new model: Azure rolls it out one instance per batch (34 % of 3)
+    while the playbook follows it; every instance ends on it, no request fails."""
+    lab = tier.lab
+    with lab.load(tier.address, tmp_path / "load-rollout.jsonl") as load, ModelWatch(lab) as watch:
+        rollout, tier.figures["rollout_wall_s"] = run(lab, extra_vars={"webfarm_app_version": "2.0.0"})
         time.sleep(2)
     assert rollout.returncode == 0, rollout.output[-6000:]
     assert "Follow the rolling upgrade of the new model" in rollout.stdout
-    figures["rollout_load"] = {key: load.summary[key] for key in ("total", "failed", "rps_achieved")}
+    tier.figures["rollout_load"] = {key: load.summary[key] for key in ("total", "failed", "rps_achieved")}
     assert load.summary["failed"] == 0, load.summary
     assert load.summary["rps_achieved"] >= 45, load.summary
-    # batch by batch: never more than one instance further than the one before it
-    assert watch.steps()[-1] == 3 and all(b - a <= 1 for a, b in zip(watch.steps(), watch.steps()[1:])), \
-        watch.steps()
+    steps = watch.steps()
+    assert steps[-1] == 3 and all(b - a <= 1 for a, b in zip(steps, steps[1:])), steps
     versions = versions_through_lb(lab)
     assert len(versions) == 3 and set(versions.values()) == {"2.0.0"}, versions
 
-    # a model whose web server never starts: the first upgraded instance never passes the
-    # probe, the policy (0 % unhealthy upgraded instances) stops the upgrade, two keep serving
+
+def test_a_model_that_never_serves_stops_the_upgrade_and_the_rest_serves(tier, tmp_path):
+    """The first upgraded instance never passes the probe; the policy (0 % unhealthy upgraded
+    instances) stops the upgrade, the play fails with Azure's reason, two instances keep
+    serving, no request fails. (Last: it leaves the set on a broken model.)"""
+    lab = tier.lab
     broken_vars = {"webfarm_app_version": "3.0.0", "__webfarm_scale_set_custom_data": BROKEN_MODEL,
                    "webfarm_scale_set_rollout_timeout": 900}
-    with lab.load(address, tmp_path / "load-broken.jsonl") as load:
-        broken, figures["broken_model_wall_s"] = run(lab, extra_vars=broken_vars)
+    with lab.load(tier.address, tmp_path / "load-broken.jsonl") as load:
+        broken, tier.figures["broken_model_wall_s"] = run(lab, extra_vars=broken_vars)
     assert broken.returncode != 0
     assert "the rolling upgrade of app2-vmss stopped" in broken.stdout, broken.output[-6000:]
-    figures["broken_model_load"] = {key: load.summary[key] for key in ("total", "failed")}
+    tier.figures["broken_model_load"] = {key: load.summary[key] for key in ("total", "failed")}
     assert load.summary["failed"] == 0, load.summary
     assert on_latest_model(lab) == 1
     versions = versions_through_lb(lab)
     assert len(versions) == 2 and set(versions.values()) == {"2.0.0"}, versions
-
-    # teardown: the resource group and everything in it
-    down = lab.playbook("playbooks/teardown.yml", inventory=INVENTORY,
-                        extra_vars={"webfarm_teardown_confirm": RESOURCE_GROUP})
-    assert down.returncode == 0, down.output[-4000:]
-    assert instances(lab) == []
