@@ -97,7 +97,7 @@ options:
       - For a scale set, O(completed) and O(in_progress) are read from O(scale_set_tags) (one progress tag
         per instance, C(webfarm_patch_i<instanceId>) = C(<run id> <state> <step>)) and added to the
         lists given; the plan is refused when O(drain_method) cannot drain an instance (only C(probe)
-        can: the pool membership of an instance is the set's model) or when the set's tags cannot
+        can, the pool membership of an instance being the set's model) or when the set's tags cannot
         hold one progress tag per instance (Azure allows 50 tags).
     type: str
     default: ''
