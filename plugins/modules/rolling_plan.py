@@ -90,6 +90,29 @@ options:
     type: list
     elements: str
     default: []
+  scale_set:
+    description:
+      - Name of the Uniform scale set whose instances O(members) are (their records carry C(instance_id)).
+        Empty (the default), the members are VMs of an availability set.
+      - For a scale set, O(completed) and O(in_progress) are read from O(scale_set_tags) (one progress tag
+        per instance, C(webfarm_patch_i<instanceId>) = C(<run id> <state> <step>)) and added to the
+        lists given; the plan is refused when O(drain_method) cannot drain an instance (only C(probe)
+        can, the pool membership of an instance being the set's model) or when the set's tags cannot
+        hold one progress tag per instance (Azure allows 50 tags).
+    type: str
+    default: ''
+  scale_set_tags:
+    description: The scale set's tags (with O(scale_set)).
+    type: dict
+    default: {}
+  run_id:
+    description: The run id whose progress tags count (with O(scale_set)).
+    type: str
+    default: ''
+  drain_method:
+    description: How the rolling patch takes a member out of rotation (checked with O(scale_set)).
+    type: str
+    default: probe
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
 attributes:
@@ -145,6 +168,14 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
+stale_progress_tags:
+  description:
+    - With O(scale_set), the names of the set's progress tags left by other runs (the role removes them
+      when it records a new run); else empty.
+  returned: success
+  type: list
+  elements: str
+  sample: [webfarm_patch_i0, webfarm_patch_i2]
 plan:
   description: The batches, in the order to patch them.
   returned: success
@@ -256,11 +287,11 @@ problems:
 '''
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.azure_ha.webfarm.plugins.module_utils import scale_set_patch
 from ansible_collections.azure_ha.webfarm.plugins.module_utils.rolling_plan import (
     DEFAULT_MAX_UNHEALTHY,
     UPDATE_DOMAIN_ORDER,
     PlanRefused,
-    build_plan,
     summarize,
 )
 
@@ -274,19 +305,27 @@ ARGUMENT_SPEC = dict(
     only=dict(type='list', elements='str'),
     completed=dict(type='list', elements='str', default=[]),
     in_progress=dict(type='list', elements='str', default=[]),
+    scale_set=dict(type='str', default=''),
+    scale_set_tags=dict(type='dict', default={}),
+    run_id=dict(type='str', default=''),
+    drain_method=dict(type='str', default='probe'),
 )
+SCALE_SET_KEYS = ('scale_set', 'scale_set_tags', 'run_id', 'drain_method')
 RESULT_KEYS = ('update_domain_order', 'canary', 'min_in_service', 'max_unhealthy', 'healthy', 'unhealthy',
                'in_progress', 'skipped_done')
 
 
 def main():
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    params = dict((key, value) for key, value in module.params.items() if key not in SCALE_SET_KEYS)
     try:
-        plan = build_plan(**module.params)
+        plan, stale = scale_set_patch.plan_instances(params, **dict(
+            (key, module.params[key]) for key in SCALE_SET_KEYS))
     except PlanRefused as refusal:
         module.fail_json(msg='rolling plan refused: %s' % refusal, refused=True, problems=refusal.problems,
                          summary=['refused: %s' % problem for problem in refusal.problems])
     module.exit_json(changed=False, refused=False, plan=plan['batches'], summary=summarize(plan),
+                     stale_progress_tags=stale,
                      **dict((key, plan[key]) for key in RESULT_KEYS))
 
 

@@ -146,6 +146,43 @@ def test_second_run_changes_nothing(tier):
     assert lab.writes_since(mark) == []
 
 
+def test_the_rolling_patch_patches_the_instances_one_update_domain_at_a_time_under_load(tier, tmp_path):
+    """playbooks/rolling_patch.yml over the scale set's instances (a hotfix: app version 1.0.1
+    by the maintenance task file, then a reboot): one update domain per batch, every instance
+    serves 1.0.1 through the load balancer afterwards, no request fails; the progress tags on
+    the scale set are not a new model (every instance still runs the latest one). Before the
+    rollout test, whose new model gives every instance the model's version again."""
+    lab = tier.lab
+    fixtures = Path(__file__).resolve().parent / "fixtures"
+    patch_vars = {"rolling_patch_tasks_file": str(fixtures / "app_version.yml"),
+                  "rolling_patch_expected_version": "1.0.1", "rolling_patch_reboot": "always",
+                  "rolling_patch_report_dir": str(tmp_path / "reports")}
+    model = lab.resources("Microsoft.Compute/virtualMachineScaleSets")[SET].get("_model")
+    started = time.monotonic()
+    with lab.load(tier.address, tmp_path / "load-patch.jsonl") as load:
+        patched = lab.playbook("playbooks/rolling_patch.yml", inventory=INVENTORY, extra_vars=patch_vars)
+    tier.figures["rolling_patch_wall_s"] = round(time.monotonic() - started, 1)
+    assert patched.returncode == 0, patched.output[-6000:]
+    tier.figures["rolling_patch_load"] = {key: load.summary[key] for key in ("total", "failed", "rps_achieved")}
+    report = json.loads(next((tmp_path / "reports").glob("rolling-patch-*.json")).read_text())
+    tier.figures["rolling_patch_report"] = {key: report.get(key) for key in ("duration_s", "lower_bound_s")}
+    batches = [batch["vms"] for batch in report["batches"]]
+    assert sorted(vm for batch in batches for vm in batch) == sorted(f"{SET}_{body['instanceId']}" for body in instances(lab))
+    assert all(len({record["update_domain"] for vm, record in report["vms"].items() if vm in batch}) == 1
+               for batch in batches), report["vms"]
+    assert {record["status"] for record in report["vms"].values()} == {"done"}, report["vms"]
+    assert load.summary["failed"] == 0, load.summary
+    assert load.summary["rps_achieved"] >= 45, load.summary
+    versions = versions_through_lb(lab)
+    assert len(versions) == 3 and set(versions.values()) == {"1.0.1"}, versions
+    # the run record and the per-instance progress are tags of the set: not a new model
+    scale_set = lab.resources("Microsoft.Compute/virtualMachineScaleSets")[SET]
+    assert scale_set.get("_model") == model and on_latest_model(lab) == 3
+    assert scale_set["tags"]["webfarm_patch_state"] == "completed", scale_set["tags"]
+    assert all(value.endswith(" done restore") for name, value in scale_set["tags"].items()
+               if name.startswith("webfarm_patch_i")), scale_set["tags"]
+
+
 def test_a_new_version_rolls_out_batch_by_batch_under_load(tier, tmp_path):
     """A new app version is a new model: Azure rolls it out one instance per batch (34 % of 3)
     while the playbook follows it; every instance ends on it, no request fails."""
