@@ -20,7 +20,9 @@ from datetime import datetime, timezone
 
 from azlab.models.base import ResourceType
 from azlab.models.compute import app_health
-from azlab.models.compute.common import VMSS_TYPE, property_change_not_allowed, required_parameter, status
+from azlab.models.compute.common import (
+    NO_WINDOWS_GUEST, VMSS_TYPE, property_change_not_allowed, required_parameter, status,
+)
 from azlab.models.compute.extensions import (
     WAITING, find_handler, instance_view, multiple_per_handler, public_properties, run_digest,
 )
@@ -115,8 +117,11 @@ def pending(instance: dict) -> list[dict]:
 
 
 def run_states(instance: dict, no_guest_reason: str | None = None) -> list[tuple[dict, str, str]]:
-    """(extension, state, message) of each of the instance's extensions; without a data plane
-    none runs, and it says so rather than look like it ran or will."""
+    """(extension, state, message) of each of the instance's extensions; without a data plane,
+    or in a Windows instance (no guest), none runs, and it says so rather than look like it ran
+    or will."""
+    if instance["properties"]["storageProfile"]["osDisk"].get("osType") == "Windows":
+        no_guest_reason = no_guest_reason or NO_WINDOWS_GUEST
     out = []
     for ext in instance.get(APPLIED) or []:
         run = current_run(instance, ext)
