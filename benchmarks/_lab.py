@@ -83,15 +83,16 @@ class Lab:
     env: dict[str, str]
     work: Path
 
-    def playbook(self, playbook: str, extra: dict) -> tuple[float, str]:
-        """Runs the playbook with the dev inventory; its wall time and output. A failed
-        run ends the benchmark with the tail of its output."""
-        _start, elapsed, stdout = self.timed_playbook(playbook, extra)
+    def playbook(self, playbook: str, extra: dict, inventory: str = "inventories/dev") -> tuple[float, str]:
+        """Runs the playbook with the dev inventory (or ``inventory``); its wall time and output.
+        A failed run ends the benchmark with the tail of its output."""
+        _start, elapsed, stdout = self.timed_playbook(playbook, extra, inventory)
         return elapsed, stdout
 
-    def timed_playbook(self, playbook: str, extra: dict) -> tuple[float, float, str]:
+    def timed_playbook(self, playbook: str, extra: dict,
+                       inventory: str = "inventories/dev") -> tuple[float, float, str]:
         """playbook(), plus the perf_counter instant it started."""
-        cmd = [PLAYBOOK, playbook, "-i", "inventories/dev", "-e", json.dumps(extra)]
+        cmd = [PLAYBOOK, playbook, "-i", inventory, "-e", json.dumps(extra)]
         start = time.perf_counter()
         done = subprocess.run(cmd, env=self.env, cwd=ROOT, capture_output=True, text=True, check=False)
         elapsed = time.perf_counter() - start
@@ -100,9 +101,10 @@ class Lab:
             raise SystemExit(f"{playbook} {json.dumps(extra)} failed (rc={done.returncode})")
         return start, elapsed, done.stdout
 
-    def public_ip(self) -> str:
+    def public_ip(self, name: str | None = None) -> str:
+        """The address of the public IP ``name`` (the first one without a name)."""
         for _rid, body in self.server.lab.store.list():
-            if body.get("type", "").lower() == "microsoft.network/publicipaddresses":
+            if body.get("type", "").lower() == "microsoft.network/publicipaddresses" and name in (None, body["name"]):
                 return body["properties"]["ipAddress"]
         raise SystemExit("no public IP in the lab")
 

@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-BENCHMARKS = ["lab_overhead.py", "deploy.py", "rolling_patch.py", "scale.py"]
+BENCHMARKS = ["lab_overhead.py", "deploy.py", "rolling_patch.py", "scale.py", "scale_set.py"]
 
 
 def main(argv: list[str]) -> int:

@@ -2,7 +2,8 @@
 # Copyright: (c) 2025, azure_ha
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The members of an availability set as the webfarm sees them (shared by the
-availability_set_member_info module and the availability_set inventory plugin).
+availability_set_member_info module and the availability_set inventory plugin; a scale
+set's instances are made into the same records by scale_set_members).
 
 collect() makes the ARM calls; the other functions assemble the result from raw ARM
 bodies and make none."""
@@ -103,7 +104,8 @@ def member(vm, nic, lbs):
         name=vm.get("name"),
         id=vm.get("id"),
         os_type=((p.get("storageProfile") or {}).get("osDisk") or {}).get("osType"),
-        vm_size=(p.get("hardwareProfile") or {}).get("vmSize"),
+        # a scale set instance has its size as its sku
+        vm_size=(p.get("hardwareProfile") or {}).get("vmSize") or (vm.get("sku") or {}).get("name"),
         update_domain=view.get("platformUpdateDomain"),
         fault_domain=view.get("platformFaultDomain"),
         power_state=power_state(view),
@@ -142,19 +144,35 @@ def collect_vms(arm, resource_group, vms, load_balancer=None):
             nics[nic["id"].lower()] = nic
 
     nic_of = dict((vm["id"].lower(), nics.get((primary_nic_id(vm) or "").lower())) for vm in vms)
-    rule_ids = [ref["id"] for nic in nic_of.values() if nic
-                for ref in props(primary_ip_configuration(nic)).get("loadBalancerInboundNatRules") or []]
+    rule_ids = nat_rule_ids(nic_of.values())
+    lbs = read_load_balancers(arm, lb, rule_ids)
+    members = sorted((member(vm, nic_of[vm["id"].lower()], lbs) for vm in vms),
+                     key=lambda m: m["name"])
+    return dict(public_ip=frontend_public_ip(arm, lb, rule_ids), members=members)
+
+
+def nat_rule_ids(nics):
+    """IDs of the inbound NAT rules of the NICs' primary ip configurations (None NICs skipped)."""
+    return [ref["id"] for nic in nics if nic
+            for ref in props(primary_ip_configuration(nic)).get("loadBalancerInboundNatRules") or []]
+
+
+def read_load_balancers(arm, lb, rule_ids):
+    """{lowercase LB ID: LB body} for member(): lb (None: no LB named) and every LB the NAT rules
+    belong to, read from ARM (the scale set members share this with the availability set's)."""
     lbs = {lb["id"].lower(): lb} if lb else {}
     for lb_id in sorted(set(i.lower() for i in map(lb_id_of_rule, rule_ids) if i)):
         other = lbs.get(lb_id) or network.get_by_id(arm, lb_id)
         if other:
             lbs[lb_id] = other
+    return lbs
 
-    members = sorted((member(vm, nic_of[vm["id"].lower()], lbs) for vm in vms),
-                     key=lambda m: m["name"])
-    public_ip = None
-    if lb is not None:
-        pip_id = public_ip_id(lb, [r for r in rule_ids if same_id(lb_id_of_rule(r), lb["id"])])
-        pip = network.get_by_id(arm, pip_id) if pip_id else None
-        public_ip = props(pip).get("ipAddress")
-    return dict(public_ip=public_ip, members=members)
+
+def frontend_public_ip(arm, lb, rule_ids):
+    """Address of lb's public IP that the NAT rules reach the members through (public_ip_id), read
+    from ARM; None without lb or a public frontend."""
+    if lb is None:
+        return None
+    pip_id = public_ip_id(lb, [r for r in rule_ids if same_id(lb_id_of_rule(r), lb["id"])])
+    pip = network.get_by_id(arm, pip_id) if pip_id else None
+    return props(pip).get("ipAddress")

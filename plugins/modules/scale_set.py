@@ -259,6 +259,10 @@ model_changed:
   description: Whether the call wrote a new model (the instances take it by the upgrade policy).
   returned: always
   type: bool
+created:
+  description: Whether the call created the set (its instances start on the model; no upgrade to follow).
+  returned: always
+  type: bool
 """
 
 from ansible_collections.azure_ha.webfarm.plugins.module_utils.azure_common import WebfarmModuleBase
@@ -320,7 +324,7 @@ class ScaleSet(WebfarmModuleBase):
         existing = compute.get_scale_set(self.arm, p["resource_group"], p["name"])
         if p["state"] == "absent":
             self.results.update(changed=existing is not None, differences=["(deleted)"] if existing else [],
-                                model_changed=False, scale_set=None)
+                                model_changed=False, created=False, scale_set=None)
             if existing is not None and not self.check_mode:
                 compute.delete_scale_set(self.arm, p["resource_group"], p["name"])
             return
@@ -336,7 +340,7 @@ class ScaleSet(WebfarmModuleBase):
             result = compute.put_scale_set(self.arm, p["resource_group"], p["name"], body)
         self.results.update(changed=bool(found), differences=found,
                             model_changed=bool(scale_set_model.model_changes(found)),
-                            scale_set=scale_set_model.view(result))
+                            created=existing is None, scale_set=scale_set_model.view(result))
         if self.module._diff:
             wanted = scale_set_model.managed_fields(p)
             self.results["diff"] = dict(before=scale_set_model.view(existing) or {},

@@ -20,6 +20,7 @@ description:
   - Makes no Azure call and changes nothing, so it behaves the same in check mode.
   - Role C(azure_ha.webfarm.preflight) runs it and sets the plan as fact C(webfarm_plan).
   - Options are the C(webfarm_*) variables without the C(webfarm_) prefix.
+  - With O(variant=scale_set) it plans the scale-set variant of seed 004 instead (RV(plan.scale_set)).
 author:
   - webfarm maintainers (@azure_ha)
 attributes:
@@ -174,6 +175,74 @@ options:
     description: Version shown on the app page; not empty.
     type: str
     default: 1.0.0
+  variant:
+    description:
+      - C(availability_set) - VMs in an availability set (seed 000), each with its own NAT rule.
+      - C(scale_set) - a Uniform virtual machine scale set of I(vm_count) Linux instances (seed 004) behind
+        the same load balancer, reached through one inbound NAT pool; the plan then has RV(plan.scale_set),
+        no VM entries and no availability set, and I(fault_domains) and I(update_domains) are not used.
+    type: str
+    default: availability_set
+  scale_set:
+    description:
+      - The scale set (I(variant=scale_set) only). Keys given are merged over the defaults; an unknown key is
+        refused, naming it.
+      - C(overprovision) (bool) - Azure makes extra instances and deletes them once the requested ones run.
+      - C(fault_domains) - C(platformFaultDomainCount), 1-5; fixed when the set is created.
+      - C(upgrade_mode) - C(Manual), C(Automatic) or C(Rolling) (Rolling needs a health source).
+      - C(rolling) - C(max_batch_instance_percent) and C(max_unhealthy_instance_percent) 5-100,
+        C(max_unhealthy_upgraded_instance_percent) 0-100, C(pause_time_between_batches) an ISO 8601 duration
+        C(PT0S)-C(PT1H), C(prioritize_unhealthy_instances) and C(max_surge) (bool).
+      - C(health_source) - C(probe) (the tier's load balancer probe), C(extension) (the Application Health
+        extension on I(probe_port) and I(probe_path)) or C(none) (then neither Rolling nor repairs).
+      - C(automatic_repairs) - C(enabled) (bool), C(grace_period) C(PT10M)-C(PT90M), C(repair_action)
+        C(Replace), C(Restart) or C(Reimage).
+      - C(scale_in_policy) - C(rule) C(Default), C(OldestVM) or C(NewestVM), C(force_deletion) (bool).
+      - The subnet needs an address, and the NAT pool (from I(nat_frontend_port_base), at most port 65534,
+        not containing the HTTP, HTTPS and probe ports) a port, for each instance the set can have at once
+        (C(peak_instances) in RV(plan.scale_set)).
+    type: dict
+    default:
+      overprovision: true
+      fault_domains: 2
+      upgrade_mode: Rolling
+      rolling:
+        max_batch_instance_percent: 20
+        max_unhealthy_instance_percent: 20
+        max_unhealthy_upgraded_instance_percent: 20
+        pause_time_between_batches: PT0S
+        prioritize_unhealthy_instances: true
+        max_surge: false
+      health_source: probe
+      automatic_repairs:
+        enabled: false
+        grace_period: PT10M
+        repair_action: Replace
+      scale_in_policy:
+        rule: Default
+        force_deletion: false
+  autoscale:
+    description:
+      - Autoscale of the scale set by CPU (I(variant=scale_set) only), merged over the defaults like
+        I(scale_set).
+      - C(enabled) (bool); C(minimum) at least 2 (1 with I(allow_single_vm=true)) and C(maximum) at most 100,
+        with C(minimum) <= I(vm_count) (the default capacity) <= C(maximum) when enabled.
+      - C(scale_out_cpu) and C(scale_in_cpu) - average CPU percent, 1-100, C(scale_in_cpu) below
+        C(scale_out_cpu); C(scale_out_step) and C(scale_in_step) - instances added or removed, 1-100.
+      - C(time_grain) C(PT1M)-C(PT12H), C(time_window) C(PT5M)-C(PT12H) (not shorter than the grain),
+        C(cooldown) C(PT1M)-C(P7D) - ISO 8601 durations.
+    type: dict
+    default:
+      enabled: false
+      minimum: 2
+      maximum: 6
+      scale_out_cpu: 70
+      scale_in_cpu: 30
+      time_grain: PT1M
+      time_window: PT5M
+      cooldown: PT5M
+      scale_out_step: 1
+      scale_in_step: 1
 '''
 
 EXAMPLES = r'''
@@ -191,6 +260,24 @@ EXAMPLES = r'''
 - name: Use a name from the plan
   ansible.builtin.debug:
     msg: "The load balancer is {{ tier.plan.load_balancer }}"
+
+- name: Plan the scale-set variant, Rolling upgrades in batches of a third, autoscale from 3 to 9
+  azure_ha.webfarm.tier_plan:
+    app: app1
+    env: dev
+    location: westeurope
+    admin_source_prefixes:
+      - 203.0.113.0/24
+    vm_count: 3
+    ssh_public_key: "{{ lookup('ansible.builtin.file', '~/.ssh/id_ed25519.pub') }}"
+    variant: scale_set
+    scale_set:
+      rolling:
+        max_batch_instance_percent: 34
+    autoscale:
+      enabled: true
+      minimum: 3
+      maximum: 9
 '''
 
 RETURN = r'''
@@ -220,7 +307,7 @@ plan:
       type: str
       sample: app1-nsg
     availability_set:
-      description: Availability set.
+      description: Availability set, null with O(variant=scale_set).
       type: str
       sample: app1-as
     public_ip:
@@ -276,7 +363,7 @@ plan:
     vms:
       description:
         - One entry per VM, in index order (1 to O(vm_count); M(azure_ha.webfarm.tier_preflight) gives an
-          existing tier its own numbers).
+          existing tier its own numbers); empty with O(variant=scale_set).
       type: list
       elements: dict
       sample:
@@ -295,6 +382,60 @@ plan:
       sample:
         webfarm_app: app1
         webfarm_env: dev
+    variant:
+      description: O(variant).
+      type: str
+      sample: availability_set
+    scale_set:
+      description:
+        - The scale set, only with O(variant=scale_set). C(name) to C(scale_in_policy) are options of
+          M(azure_ha.webfarm.scale_set) (C(health_extension) an element of its C(extensions), null unless
+          the health source is C(extension)).
+        - C(peak_instances) - the most instances the set has at once - the largest capacity (O(vm_count) or
+          the autoscale maximum), overprovisioned extras (20 %, rounded up) and the surge of a rolling batch
+          with C(max_surge).
+        - C(nat_pool) - the inbound NAT pool (C({load_balancer}-natpool-ssh)), a frontend port per instance
+          from O(nat_frontend_port_base) to base + C(peak_instances) - 1 (Azure needs at least as many ports
+          as instances), backend port 22.
+        - C(autoscale) - the autoscale setting C({name}-autoscale) (C(enabled), C(minimum), C(maximum),
+          C(default)), its C(profiles) shaped for C(azure.azcollection.azure_rm_autoscale) (durations in
+          minutes, counts as strings); the role adds C(metric_resource_uri), the set's ID, to each rule.
+      returned: with O(variant=scale_set)
+      type: dict
+      sample:
+        name: app1-vmss
+        capacity: 3
+        overprovision: true
+        platform_fault_domain_count: 2
+        upgrade_policy:
+          mode: Rolling
+          rolling: {max_batch_instance_percent: 20, max_unhealthy_instance_percent: 20,
+                    max_unhealthy_upgraded_instance_percent: 20, pause_time_between_batches: PT0S,
+                    prioritize_unhealthy_instances: true, max_surge: false}
+        automatic_repairs: {enabled: false, grace_period: PT10M, repair_action: Replace}
+        scale_in_policy: {rule: Default, force_deletion: false}
+        health_source: probe
+        health_extension: null
+        peak_instances: 4
+        nat_pool: {name: app1-lb-natpool-ssh, frontend_port_start: 50000, frontend_port_end: 50003, backend_port: 22}
+        autoscale:
+          name: app1-vmss-autoscale
+          enabled: false
+          minimum: 2
+          maximum: 6
+          default: 3
+          profiles:
+            - name: cpu
+              count: '3'
+              min_count: '2'
+              max_count: '6'
+              rules:
+                - {metric_name: Percentage CPU, statistic: Average, time_aggregation: Average, time_grain: 1.0,
+                   time_window: 5.0, operator: GreaterThan, threshold: 70.0, direction: Increase,
+                   type: ChangeCount, value: '1', cooldown: 5.0}
+                - {metric_name: Percentage CPU, statistic: Average, time_aggregation: Average, time_grain: 1.0,
+                   time_window: 5.0, operator: LessThan, threshold: 30.0, direction: Decrease,
+                   type: ChangeCount, value: '1', cooldown: 5.0}
 errors:
   description: Every broken rule, one message each (the failure message lists them too).
   returned: failure
@@ -305,6 +446,9 @@ errors:
 '''
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.azure_ha.webfarm.plugins.module_utils.scale_set_plan import (
+    AUTOSCALE_DEFAULTS, SCALE_SET_DEFAULTS,
+)
 from ansible_collections.azure_ha.webfarm.plugins.module_utils.tier_plan import TierPlanError, build_plan
 
 ARGUMENT_SPEC = dict(
@@ -340,6 +484,11 @@ ARGUMENT_SPEC = dict(
     os_disk_type=dict(type='str', default='Standard_LRS'),
     data_disk_size_gb=dict(type='int', default=0),
     app_version=dict(type='str', default='1.0.0'),
+    variant=dict(type='str', default='availability_set'),
+    # keys checked by tier_plan, not by options: a partial dict is merged over the defaults and
+    # every problem is reported at once, with the variable's name
+    scale_set=dict(type='dict', default=SCALE_SET_DEFAULTS),
+    autoscale=dict(type='dict', default=AUTOSCALE_DEFAULTS),
 )
 
 

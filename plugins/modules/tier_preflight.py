@@ -30,6 +30,11 @@ description:
     (only when it has some), the set's members with their domains, NICs and NAT ports (only when
     VMs leave) and the VMs outside the set (only those); a group that does not exist yet (first
     run) passes after one read.
+  - For the scale-set variant (O(plan) with C(variant=scale_set)) it reads the resource group and the
+    plan's scale set only, and refuses a fault domain count (C(webfarm_scale_set.fault_domains)) other
+    than that of the existing set, which Azure fixes when the set is created; the plan's VMs, the
+    availability set, O(vm_count), O(fault_domains), O(update_domains), O(remove_vms) and O(replace_vm)
+    are not used.
   - Role C(azure_ha.webfarm.preflight) runs it after M(azure_ha.webfarm.tier_plan).
 options:
   plan:
@@ -151,7 +156,7 @@ public_ip:
 '''
 
 from ansible_collections.azure_ha.webfarm.plugins.module_utils import (
-    compute, health, members, network, resources, tier_existing, tier_plan, tier_replace, tier_scale,
+    compute, health, members, network, resources, scale_set_plan, tier_existing, tier_plan, tier_replace, tier_scale,
 )
 from ansible_collections.azure_ha.webfarm.plugins.module_utils.azure_common import WebfarmModuleBase, in_parallel
 
@@ -184,6 +189,10 @@ class TierPreflight(WebfarmModuleBase):
                               '(playbooks/deploy.yml creates the tier)'.format(group))
             return
         self.results['resource_group_exists'] = True
+        if plan.get('variant') == 'scale_set':
+            self.refuse(scale_set_plan.existing_set_problems(
+                plan, compute.get_scale_set(self.arm, group, plan['scale_set']['name'])))
+            return
         held = resources.list_group_resources(self.arm, group)
         sets = compute.list_availability_sets(self.arm, group) if tier_existing.needs_sets(held) else []
         avset = next((s for s in sets if s['name'].lower() == plan['availability_set'].lower()), None)
@@ -211,6 +220,9 @@ class TierPreflight(WebfarmModuleBase):
             vms = []
         found.extend(tier_existing.problems(plan, p['app'], p['vm_count'], p['fault_domains'], p['update_domains'],
                                             sets, vms))
+        self.refuse(found)
+
+    def refuse(self, found):
         self.results['problems'] = found
         if found:
             self.fail(msg='\n'.join(found), problems=found)

@@ -210,3 +210,29 @@ def test_a_rule_of_its_own_keeps_a_name_an_instance_would_take(cloud):
     assert error(cloud.put_set(body)) == (400, "InvalidParameter", "properties.inboundNatRules")
     assert nat_ports(cloud) == {"ssh.1": 60000, "ssh.0": 50000}
     assert [i["instanceId"] for i in cloud.instances()] == ["0"]
+
+
+def test_an_instance_nics_ip_configuration_is_served_and_named_by_the_rule_health(cloud):
+    """Azure serves an instance NIC's ip configurations; the LB's rule health names each
+    instance's private address (a client matches backends by it), not a null one."""
+    assert cloud.put_set(cloud.body(capacity=2)).status_code == 201
+    lb = get_lb(cloud)
+    lb["properties"]["loadBalancingRules"] = [{"name": "http", "properties": {
+        "frontendIPConfiguration": {"id": f"{cloud.lb_id}/frontendIPConfigurations/fe"},
+        "backendAddressPool": {"id": f"{cloud.lb_id}/backendAddressPools/pool"},
+        "probe": {"id": f"{cloud.lb_id}/probes/http"}, "protocol": "Tcp", "frontendPort": 80, "backendPort": 80}}]
+    assert cloud.arm.put(lb_path(cloud), lb, api=NETWORK_API).status_code == 200
+    config = cloud.arm.get(f"{nic_path(cloud, '1')}/ipConfigurations/ipconfig", api=COMPUTE_API)
+    assert config.status_code == 200, config.json
+    assert config.json["id"] == ip_config_id(cloud, "1") and config.json["properties"]["privateIPAddress"]
+    assert cloud.arm.get(f"{nic_path(cloud, '1')}/ipConfigurations/none", api=COMPUTE_API).status_code == 404
+    addresses = {cloud.arm.get(f"{nic_path(cloud, n)}/ipConfigurations/ipconfig", api=COMPUTE_API)
+                 .json["properties"]["privateIPAddress"] for n in "01"}
+
+    started = cloud.arm.post(f"{lb_path(cloud)}/loadBalancingRules/http/health", api="2024-05-01")
+    assert started.status_code == 202, started.json
+    location = started.headers["Location"].split("management.azure.com", 1)[1]
+    done = cloud.arm.client.get(location, headers=cloud.arm.headers, base_url="https://management.azure.com")
+    backends = done.json["loadBalancerBackendAddresses"]
+    assert {b["ipAddress"] for b in backends} == addresses, backends
+    assert {b["networkInterfaceIPConfigurationId"] for b in backends} == {ip_config_id(cloud, n) for n in "01"}

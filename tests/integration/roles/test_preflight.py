@@ -45,6 +45,7 @@ WINDOWS = {
     "webfarm_vm_image": {"publisher": "MicrosoftWindowsServer", "offer": "WindowsServer",
                          "sku": "2022-datacenter-azure-edition", "version": "latest"},
 }
+SCALE_SET = {"webfarm_variant": "scale_set", "webfarm_vm_count": 3}
 
 # case -> (variables over BASE, variable the failure must name, fragment of the rule)
 BAD_INPUTS = {
@@ -72,9 +73,24 @@ BAD_INPUTS = {
                               "at least 3 of"),
     "windows_name_too_long": ({**WINDOWS, "webfarm_app": "webfarm-portal", "webfarm_admin_password": "Xq7!mountain-Lamp"},
                               "webfarm_app", "Windows computer name is at most 15"),
+    # the scale-set variant (issue 16): refused before any ARM write, naming the variable
+    "vmss_rolling_without_health": ({**SCALE_SET, "webfarm_scale_set": {"health_source": "none"}},
+                                    "webfarm_scale_set.upgrade_mode", "Rolling needs a health source"),
+    "vmss_batch_percent": ({**SCALE_SET, "webfarm_scale_set": {"rolling": {"max_batch_instance_percent": 101}}},
+                           "webfarm_scale_set.rolling.max_batch_instance_percent", "between 5 and 100"),
+    "vmss_nat_pool_too_small": ({**SCALE_SET, "webfarm_nat_frontend_port_base": 65530,
+                                 "webfarm_autoscale": {"enabled": True, "maximum": 10}},
+                                "webfarm_nat_frontend_port_base", "NAT pool range too small"),
+    "vmss_min_above_max": ({**SCALE_SET, "webfarm_autoscale": {"minimum": 7, "maximum": 6}},
+                           "webfarm_autoscale.minimum", "is above webfarm_autoscale.maximum 6"),
+    "vmss_unknown_key": ({**SCALE_SET, "webfarm_scale_set": {"rolling": {"max_batch_percent": 30}}},
+                         "webfarm_scale_set.rolling.max_batch_percent", "is not a known key"),
+    "vmss_windows": ({**SCALE_SET, **WINDOWS, "webfarm_admin_password": "Xq7!mountain-Lamp"}, "webfarm_os_type",
+                     "configured by cloud-init"),
     # the role's argument spec answers first for a missing or mistyped variable
     "missing_location": ({"webfarm_location": DROP}, "webfarm_location", "missing required arguments"),
     "os_type_choice": ({"webfarm_os_type": "Solaris"}, "webfarm_os_type", "Linux, Windows"),
+    "variant_choice": ({"webfarm_variant": "vmss"}, "webfarm_variant", "availability_set, scale_set"),
 }
 
 
@@ -172,6 +188,9 @@ def existing_state(control_lab, tmp_path_factory):
         "scale_in_below_min": case_vars({**on_rg, "webfarm_app": "scaleapp", "rolling_patch_min_in_service": 2}),
         "scale_out": case_vars({**on_rg, "webfarm_app": "scaleapp", "webfarm_vm_count": 4}),
         "first_run": case_vars({"webfarm_app": "fresh", "webfarm_env": "it"}),
+        "vmss_fd_changed": case_vars({**on_rg, **SCALE_SET, "webfarm_app": "vmssapp",
+                                      "webfarm_scale_set": {"fault_domains": 3}}),
+        "vmss_fd_matches": case_vars({**on_rg, **SCALE_SET, "webfarm_app": "vmssapp"}),
         # as playbooks/replace_vm.yml runs the role
         **{name: case_vars({**on_rg, "webfarm_app": "scaleapp", "webfarm_vm_count": 3,
                             "__webfarm_preflight_replace": True, **extra}) for name, extra in {
@@ -253,6 +272,23 @@ def test_scale_out_adds_the_next_numbers(existing_state):
     assert outcome["failure"] is None and outcome["leaving"] == []
     assert names(outcome) == [f"scaleapp-vm{n}" for n in range(1, 5)]
     assert outcome["plan"]["vms"][3]["nat_frontend_port"] == 50004
+
+
+def test_scale_set_with_changed_fault_domains_refused(existing_state):
+    failure = existing_state.outcomes["vmss_fd_changed"]["failure"]
+    assert failure.startswith("webfarm_scale_set.fault_domains: scale set vmssapp-vmss in resource group "
+                              f"{EXISTING_RG} already exists with 2 fault domains; this run asks for 3."), failure
+    assert "set webfarm_scale_set.fault_domains: 2" in failure
+
+
+def test_scale_set_variant_plan_passes_on_its_existing_set(existing_state):
+    outcome = existing_state.outcomes["vmss_fd_matches"]
+    assert outcome["failure"] is None, outcome["failure"]
+    plan = outcome["plan"]
+    assert plan["variant"] == "scale_set" and plan["vms"] == [] and outcome["leaving"] == []
+    assert plan["scale_set"]["name"] == "vmssapp-vmss"
+    assert plan["scale_set"]["nat_pool"] == {"name": "vmssapp-lb-natpool-ssh", "frontend_port_start": 50000,
+                                             "frontend_port_end": 50003, "backend_port": 22}
 
 
 def test_first_run_without_resource_group_passes(existing_state):

@@ -3,35 +3,8 @@ against the control-plane lab: hosts, groups, host variables, constructed featur
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[4]
-ANSIBLE_INVENTORY = str(Path(sys.executable).with_name("ansible-inventory"))
-
-
-def unwrap(value):
-    """ansible-inventory marks inventory strings unsafe ({"__ansible_unsafe": "..."}): plain values."""
-    if isinstance(value, dict):
-        if set(value) == {"__ansible_unsafe"}:
-            return value["__ansible_unsafe"]
-        return {k: unwrap(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [unwrap(v) for v in value]
-    return value
-
-
-def inventory(tier, source: Path) -> dict:
-    done = subprocess.run([ANSIBLE_INVENTORY, "-i", str(source), "--list"], env={**tier.lab.env, "ANSIBLE_NOCOLOR": "1"},
-                          cwd=REPO_ROOT, capture_output=True, text=True, timeout=300, check=False)
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert "[WARNING]" not in done.stderr, done.stderr
-    return unwrap(json.loads(done.stdout))
-
-
-def test_hosts_groups_and_hostvars(tier):
+def test_hosts_groups_and_hostvars(tier, inventory_cli):
     source = tier.workdir / "tier.webfarm.yml"
     source.write_text(f"""\
 plugin: azure_ha.webfarm.availability_set
@@ -50,7 +23,7 @@ cache_plugin: ansible.builtin.jsonfile
 cache_connection: {tier.workdir / "inventory-cache"}
 """)
     mark = tier.lab.mark()
-    data = inventory(tier, source)
+    data = inventory_cli.list(source)
     assert tier.lab.writes_since(mark) == []
     names = [f"{tier.app}-vm{n}" for n in (1, 2, 3)]
 
@@ -79,15 +52,13 @@ cache_connection: {tier.workdir / "inventory-cache"}
 
     # the second run is served from the cache: not one ARM request
     mark = tier.lab.mark()
-    assert inventory(tier, source) == data
+    assert inventory_cli.list(source) == data
     assert [q for q in tier.lab.requests_since(mark) if "/subscriptions/" in q["path"]] == []
 
 
-def test_missing_availability_set_names_the_option(tier):
+def test_missing_availability_set_names_the_option(tier, inventory_cli):
     source = tier.workdir / "missing.webfarm.yml"
     source.write_text(f"plugin: azure_ha.webfarm.availability_set\nresource_group: {tier.resource_group}\n"
                       "availability_set: nope-as\n")
-    done = subprocess.run([ANSIBLE_INVENTORY, "-i", str(source), "--list"], env={**tier.lab.env, "ANSIBLE_NOCOLOR": "1"},
-                          cwd=REPO_ROOT, capture_output=True, text=True, timeout=300, check=False)
-    output = " ".join((done.stdout + done.stderr).split())
+    output = inventory_cli.error(source)
     assert f"availability_set: no availability set nope-as in resource group {tier.resource_group}" in output

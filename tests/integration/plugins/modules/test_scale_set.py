@@ -22,7 +22,7 @@ def test_create_idempotent_new_model_refusals_delete(tier):
 
     assert r["create_check"]["changed"] is True and r["create_check"]["scale_set"] is None
     created = r["create"]["scale_set"]
-    assert r["create"]["changed"] is True and r["create"]["model_changed"] is True
+    assert r["create"]["changed"] is True and r["create"]["model_changed"] is True and r["create"]["created"] is True
     assert created["sku"]["capacity"] == 2 and created["upgrade_policy"]["mode"] == "Rolling"
     assert created["upgrade_policy"]["rollingUpgradePolicy"]["maxBatchInstancePercent"] == 50
     assert created["health_probe_id"].lower().endswith("/probes/web")
@@ -32,6 +32,7 @@ def test_create_idempotent_new_model_refusals_delete(tier):
     assert r["again"]["changed"] is False and r["again"]["differences"] == []
     assert r["new_model_check"]["changed"] is True and r["new_model_check"]["model_changed"] is True
     assert r["new_model"]["differences"] == ["virtualMachineProfile (customData or protected settings)"]
+    assert r["new_model"]["created"] is False and r["again"]["created"] is False
     status = r["upgrade_status"]["rolling_upgrade"]
     assert r["upgrade_status"]["changed"] is False and status["code"] == "Faulted"
     assert status["policy"]["maxBatchInstancePercent"] == 50 and "no data plane" in status["error"]["message"]

@@ -47,6 +47,7 @@ def errors_of(values):
 def test_valid_defaults_pass_and_plan_follows_seed_000():
     plan = tier_plan.build_plan(params())
     assert plan == {
+        'variant': 'availability_set',
         'resource_group': 'app1-dev-rg',
         'location': 'westeurope',
         'vnet': 'app1-vnet',

@@ -38,6 +38,17 @@ def test_returns_the_plan_and_changes_nothing(capsys):
     assert [vm['name'] for vm in result['plan']['vms']] == ['app1-vm1', 'app1-vm2', 'app1-vm3']
 
 
+def test_scale_set_variant_with_some_keys_of_its_dicts(capsys):
+    result = run(capsys, dict(REQUIRED, ssh_public_key=SSH_KEY, vm_count=3, variant='scale_set',
+                              scale_set={'upgrade_mode': 'Manual'}, autoscale={'enabled': True, 'maximum': 9}))
+    assert 'failed' not in result, result.get('msg')
+    scale_set = result['plan']['scale_set']
+    assert result['plan']['vms'] == [] and scale_set['name'] == 'app1-vmss'
+    assert scale_set['upgrade_policy']['mode'] == 'Manual'
+    assert scale_set['upgrade_policy']['rolling']['max_batch_instance_percent'] == 20
+    assert (scale_set['autoscale']['maximum'], scale_set['nat_pool']['frontend_port_end']) == (9, 50010)
+
+
 def test_check_mode_gives_the_same_plan(capsys):
     args = dict(REQUIRED, ssh_public_key=SSH_KEY)
     assert run(capsys, args, check_mode=True)['plan'] == run(capsys, args)['plan']

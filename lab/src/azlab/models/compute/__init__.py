@@ -17,7 +17,8 @@ from azlab.models.compute.proximity_placement_groups import ProximityPlacementGr
 from azlab.models.compute.rolling_upgrades import RollingUpgradesType
 from azlab.models.compute.run_commands import RunCommandType
 from azlab.models.compute.scale_set_extensions import ScaleSetExtensionType
-from azlab.models.compute.scale_set_instances import ScaleSetInstanceType, ScaleSetNicListType, ScaleSetNicType
+from azlab.models.compute.scale_set_instances import (ScaleSetInstanceType, ScaleSetNicIpConfigurationType,
+                                                      ScaleSetNicListType, ScaleSetNicType)
 from azlab.models.compute.scale_sets import ScaleSetType
 from azlab.models.compute.skus import resource_skus
 from azlab.models.compute.virtual_machines import VirtualMachineType
@@ -27,7 +28,8 @@ def register(registry: Registry) -> None:
     """Add this provider's types to the registry."""
     for rtype in (AvailabilitySetType(), VirtualMachineType(), ExtensionType(), RunCommandType(), DiskType(),
                   ProximityPlacementGroupType(), ScaleSetType(), ScaleSetInstanceType(), ScaleSetNicType(),
-                  ScaleSetNicListType(), RollingUpgradesType(), ScaleSetExtensionType()):
+                  ScaleSetNicIpConfigurationType(), ScaleSetNicListType(), RollingUpgradesType(),
+                  ScaleSetExtensionType()):
         registry.register(rtype)
     register_location_handlers(registry)
     registry.provider_lists[("microsoft.compute", "skus")] = resource_skus

@@ -22,7 +22,7 @@ from azlab.models.compute.common import INSTANCE_TYPE, VMSS_TYPE, iso_time, stat
 from azlab.models.compute.state import POWER_STATES, request_power
 from azlab.models.errors import ArmError, invalid_parameter, not_found
 from azlab.models.ids import ResourceId
-from azlab.models.network.common import NIC_TYPE
+from azlab.models.network.common import NIC_TYPE, ReadOnlyEmbeddedType
 from azlab.models.network.lb_nat_pools import release
 
 #: a Uniform scale set's placement group has five update domains
@@ -275,6 +275,15 @@ class ScaleSetNicType(ResourceType):
         body["properties"]["virtualMachine"] = {"id": instance_id}
         body["properties"]["primary"] = bool(config.get("properties", {}).get("primary", len(configs) == 1))
         return body
+
+
+class ScaleSetNicIpConfigurationType(ReadOnlyEmbeddedType):
+    """An instance NIC's ip configurations (Azure: ``.../virtualMachines/{id}/networkInterfaces/{nic}/
+    ipConfigurations[/{name}]``): what the LB's pools, NAT rules and rule health name."""
+
+    full_type = INSTANCE_TYPE + "/networkInterfaces/ipConfigurations"
+    embedded_in = "ipConfigurations"
+    min_api_version = ScaleSetNicType.min_api_version
 
 
 class ScaleSetNicListType(ScaleSetNicType):

@@ -1,0 +1,104 @@
+"""The scale-set variant on the local lab (data plane on, ``realistic`` latency): its deploy
+time against the availability-set tier with the same number of web servers, its no-op run,
+and a new version's rolling upgrade against its lower bound, under load.
+
+On a fresh lab each: ``site.yml -i inventories/dev`` with N VMs; then
+``playbooks/scale_set.yml -i inventories/dev-vmss`` with N instances (autoscale off, so that
+the capacity stays N), its no-op run, one more instance (the time from the write to the new
+instance answering through the load balancer: what one instance needs from nothing to
+serving, which no batch can beat), and ``webfarm_app_version=2.0.0`` (a new model, rolled out
+by Azure one batch after the other) while 8 clients send 50 requests/s. The rollout's lower
+bound is its number of batches times that one-instance time. Asserts nothing (the tests
+assert behaviour).
+
+    python benchmarks/scale_set.py [--instances 3] [--profile realistic]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import threading
+import time
+import urllib.request
+
+from azlab.loadgen import LoadConfig, LoadGenerator
+
+from _lab import fresh_lab
+
+VMSS = "inventories/dev-vmss"
+# one instance per batch: the dev-vmss policy's 34 % of 3; computed for N below
+BATCH_PERCENT = 34
+
+
+def _hosts_through_lb(address: str, count: int = 20) -> set[str]:
+    direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    seen = set()
+    for _attempt in range(count):
+        try:
+            with direct.open(f"http://{address}/version.json", timeout=5) as answer:
+                seen.add(json.load(answer)["hostname"])
+        except OSError:
+            pass
+    return seen
+
+
+def _availability_set(count: int, profile: str) -> float:
+    with fresh_lab(profile) as lab:
+        wall, _out = lab.playbook("site.yml", {"webfarm_vm_count": count})
+        return wall
+
+
+def _scale_set(count: int, profile: str) -> dict:
+    tier = {"webfarm_vm_count": count, "webfarm_autoscale": {"enabled": False, "minimum": 1, "maximum": count + 1}}
+    with fresh_lab(profile) as lab:
+        first, _out = lab.playbook("playbooks/scale_set.yml", tier, VMSS)
+        noop, _out = lab.playbook("playbooks/scale_set.yml", tier, VMSS)
+        address = lab.public_ip("app2-pip")
+        before = _hosts_through_lb(address)
+        started = time.perf_counter()
+        lab.playbook("playbooks/scale_set.yml", dict(tier, webfarm_vm_count=count + 1), VMSS)
+        while len(_hosts_through_lb(address) - before) == 0:
+            time.sleep(1)
+        one_instance = time.perf_counter() - started
+        lab.playbook("playbooks/scale_set.yml", tier, VMSS)
+        load = LoadGenerator(LoadConfig(url=f"http://{address}/version.json", rate=50.0, clients=8))
+        summary: dict = {}
+        thread = threading.Thread(target=lambda: summary.update(load.run()), daemon=True)
+        thread.start()
+        try:
+            rollout, _out = lab.playbook("playbooks/scale_set.yml", dict(tier, webfarm_app_version="2.0.0"), VMSS)
+        finally:
+            load.stop()
+            thread.join(30)
+        return {"first": first, "noop": noop, "one_instance": one_instance, "rollout": rollout, "load": summary}
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--instances", type=int, default=3)
+    parser.add_argument("--profile", default="realistic", choices=("instant", "realistic"))
+    args = parser.parse_args(argv)
+    count = args.instances
+    vms_s = _availability_set(count, args.profile)
+    vmss = _scale_set(count, args.profile)
+    batches = math.ceil(count / max(1, math.floor(count * BATCH_PERCENT / 100)))
+    bound = batches * vmss["one_instance"]
+    print(f"deploy on the lab ({args.profile}), {count} web servers; wall seconds")
+    print(f"{'variant':>18}  {'first run':>10}  {'no-op run':>10}")
+    print(f"{'availability set':>18}  {vms_s:>10.1f}  {'':>10}")
+    print(f"{'scale set':>18}  {vmss['first']:>10.1f}  {vmss['noop']:>10.1f}")
+    print(f"scale set / availability set first run: {vmss['first'] / vms_s:.2f}")
+    print(f"one instance from the write to serving through the LB: {vmss['one_instance']:.1f} s")
+    print(f"rolling upgrade to a new version (playbook wall, {batches} batches): {vmss['rollout']:.1f} s, "
+          f"lower bound {bound:.1f} s (batches x one instance; ratio {vmss['rollout'] / bound:.2f})")
+    load = vmss["load"]
+    print(f"requests through the LB during the rollout: {load.get('failed')} failed of {load.get('total')} "
+          f"({load.get('rps_achieved')} req/s, 8 clients, new connection each)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

@@ -1,0 +1,182 @@
+"""playbooks/scale_set.yml end to end on the data-plane lab (inventories/dev-vmss: a Uniform
+scale set of 3 instances, Rolling with the load balancer's probe as health source, autoscale
+3-5): the first run deploys and verifies, every instance answers through the load balancer
+with the web server cloud-init set up at creation and SSH on its NAT pool port; a second run
+changes nothing and makes no ARM write. Under load (8 clients, 50 req/s): a new app version is
+a new model that Azure rolls out one instance at a time while the playbook follows it, and
+every instance ends on it with no failed request; a model whose web server never starts stops
+the rolling upgrade on the policy after its first batch while the rest keeps serving, again
+with no failed request. Then teardown.
+
+The figures (first-run and no-op wall time, rollout time against its lower bound) are printed
+(pytest -s) and written to tests/output/scale_set_figures.json.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+INVENTORY = "inventories/dev-vmss"
+RESOURCE_GROUP = "app2-dev-rg"
+SET = "app2-vmss"
+INSTANCE_TYPE = "Microsoft.Compute/virtualMachineScaleSets/virtualMachines"
+FIGURES = REPO_ROOT / "tests" / "output" / "scale_set_figures.json"
+# a web server that never comes up: the probe never passes on an instance with this model
+BROKEN_MODEL = "#cloud-config\nruncmd:\n  - [sh, -c, 'echo this model serves nothing']\n"
+
+
+def run(lab, **kwargs):
+    started = time.monotonic()
+    result = lab.playbook("playbooks/scale_set.yml", inventory=INVENTORY, **kwargs)
+    return result, round(time.monotonic() - started, 1)
+
+
+def instances(lab) -> list[dict]:
+    """This resource group's instances as the lab keeps them."""
+    prefix = f"/resourcegroups/{RESOURCE_GROUP}/".lower()
+    return [body for body in lab.resources(INSTANCE_TYPE).values() if prefix in body["id"].lower()]
+
+
+def on_latest_model(lab) -> int:
+    """Instances on the set's model (what the API shows as latestModelApplied, from the lab's
+    own record of which model each instance got)."""
+    model = lab.resources("Microsoft.Compute/virtualMachineScaleSets")[SET].get("_model")
+    return sum(1 for body in instances(lab) if body.get("_model") == model)
+
+
+class ModelWatch:
+    """How many instances run the latest model, sampled every second while a rollout runs."""
+
+    def __init__(self, lab):
+        self.lab = lab
+        self.samples: list[int] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        while not self._stop.wait(1):
+            self.samples.append(on_latest_model(self.lab))
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join(10)
+
+    def steps(self) -> list[int]:
+        """The distinct counts in the order they were seen."""
+        return [count for index, count in enumerate(self.samples) if index == 0 or count != self.samples[index - 1]]
+
+
+def versions_through_lb(lab, count: int = 30) -> dict[str, str]:
+    return {page["hostname"]: page["app_version"] for page in lab.pages_through_lb(lab.public_ip("app2-pip"), count)}
+
+
+def ssh_banner(address: str, port: int) -> bytes:
+    with socket.create_connection((address, port), timeout=10) as conn:
+        return conn.recv(64)
+
+
+class Tier:
+    """The variant deployed once for this module's tests (they run in file order, on one worker,
+    one after the other: each starts from the state the one before left) and its figures."""
+
+    def __init__(self, lab):
+        self.lab = lab
+        self.figures: dict = {"instances": 3}
+        self.first = None
+        self.address = ""
+
+
+@pytest.fixture(scope="module")
+def tier(dataplane_lab):
+    made = Tier(dataplane_lab)
+    made.first, made.figures["first_run_wall_s"] = run(dataplane_lab)
+    made.address = dataplane_lab.public_ip("app2-pip")
+    yield made
+    # teardown: the resource group and everything in it
+    down = dataplane_lab.playbook("playbooks/teardown.yml", inventory=INVENTORY,
+                                  extra_vars={"webfarm_teardown_confirm": RESOURCE_GROUP})
+    FIGURES.parent.mkdir(parents=True, exist_ok=True)
+    FIGURES.write_text(json.dumps(made.figures, indent=2) + "\n")
+    print("\nscale_set.yml figures:", json.dumps(made.figures, indent=2))
+    assert down.returncode == 0, down.output[-4000:]
+    assert instances(dataplane_lab) == []
+
+
+pytestmark = pytest.mark.xdist_group("scale-set-variant")
+
+
+def test_first_run_deploys_and_every_instance_serves(tier):
+    """Network, LB with the NAT pool, the set, autoscale; verify passed; each instance answers
+    through the LB with the web server cloud-init made, and shows SSH on its NAT pool port."""
+    lab = tier.lab
+    assert tier.first.returncode == 0, tier.first.output[-6000:]
+    assert tier.first.recap()["localhost"]["failed"] == 0
+    assert "Wait until every member is up in the rule health" in tier.first.stdout
+    assert len(instances(lab)) == 3, [m["name"] for m in instances(lab)]
+    versions = versions_through_lb(lab)
+    assert len(versions) == 3 and set(versions.values()) == {"1.0.0"}, versions
+    lb = lab.resources("Microsoft.Network/loadBalancers")["app2-lb"]["properties"]
+    pool = lb["inboundNatPools"][0]["properties"]
+    assert (pool["frontendPortRangeStart"], pool["backendPort"]) == (50000, 22)
+    assert len(lb["inboundNatRules"]) == 3, lb["inboundNatRules"]
+    for rule in lb["inboundNatRules"]:
+        assert ssh_banner(tier.address, rule["properties"]["frontendPort"]).startswith(b"SSH-"), rule["name"]
+    autoscale = lab.resources("Microsoft.Insights/autoscalesettings")["app2-vmss-autoscale"]["properties"]
+    assert autoscale["enabled"] is True and autoscale["profiles"][0]["capacity"] == {
+        "minimum": "3", "maximum": "5", "default": "3"}, autoscale
+
+
+def test_second_run_changes_nothing(tier):
+    lab = tier.lab
+    mark = lab.mark()
+    second, tier.figures["noop_run_wall_s"] = run(lab)
+    assert second.returncode == 0, second.output[-6000:]
+    assert second.recap()["localhost"]["changed"] == 0, second.output[-4000:]
+    assert lab.writes_since(mark) == []
+
+
+def test_a_new_version_rolls_out_batch_by_batch_under_load(tier, tmp_path):
+    """A new app version is a new model: Azure rolls it out one instance per batch (34 % of 3)
+    while the playbook follows it; every instance ends on it, no request fails."""
+    lab = tier.lab
+    with lab.load(tier.address, tmp_path / "load-rollout.jsonl") as load, ModelWatch(lab) as watch:
+        rollout, tier.figures["rollout_wall_s"] = run(lab, extra_vars={"webfarm_app_version": "2.0.0"})
+        time.sleep(2)
+    assert rollout.returncode == 0, rollout.output[-6000:]
+    assert "Follow the rolling upgrade of the new model" in rollout.stdout
+    tier.figures["rollout_load"] = {key: load.summary[key] for key in ("total", "failed", "rps_achieved")}
+    assert load.summary["failed"] == 0, load.summary
+    assert load.summary["rps_achieved"] >= 45, load.summary
+    steps = watch.steps()
+    assert steps[-1] == 3 and all(b - a <= 1 for a, b in zip(steps, steps[1:])), steps
+    versions = versions_through_lb(lab)
+    assert len(versions) == 3 and set(versions.values()) == {"2.0.0"}, versions
+
+
+def test_a_model_that_never_serves_stops_the_upgrade_and_the_rest_serves(tier, tmp_path):
+    """The first upgraded instance never passes the probe; the policy (0 % unhealthy upgraded
+    instances) stops the upgrade, the play fails with Azure's reason, two instances keep
+    serving, no request fails. (Last: it leaves the set on a broken model.)"""
+    lab = tier.lab
+    broken_vars = {"webfarm_app_version": "3.0.0", "__webfarm_scale_set_custom_data": BROKEN_MODEL,
+                   "webfarm_scale_set_rollout_timeout": 900}
+    with lab.load(tier.address, tmp_path / "load-broken.jsonl") as load:
+        broken, tier.figures["broken_model_wall_s"] = run(lab, extra_vars=broken_vars)
+    assert broken.returncode != 0
+    assert "the rolling upgrade of app2-vmss stopped" in broken.stdout, broken.output[-6000:]
+    tier.figures["broken_model_load"] = {key: load.summary[key] for key in ("total", "failed")}
+    assert load.summary["failed"] == 0, load.summary
+    assert on_latest_model(lab) == 1
+    versions = versions_through_lb(lab)
+    assert len(versions) == 2 and set(versions.values()) == {"2.0.0"}, versions
