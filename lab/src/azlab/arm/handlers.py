@@ -10,7 +10,7 @@ from werkzeug.wrappers import Request
 
 from azlab.arm.operations import Operation
 from azlab.models import resource_filter, resources
-from azlab.models.base import Context, ResourceType, check_api_version_format, find_named
+from azlab.models.base import Context, ResourceType, check_api_version_format, embedded_items, find_named
 from azlab.models.errors import ArmError, not_found, resource_group_not_found
 from azlab.models.ids import ResourceId
 
@@ -287,6 +287,8 @@ class ArmHandlers:
         method = request.method
         if method in ("GET", "HEAD"):
             body = rtype.get_item(self.ctx, rid)
+            if rtype.embedded_in:
+                body = self._embedded_child(rtype, rid.parent, body)
             if request.args.get("$expand"):
                 body = rtype.expand(self.ctx, body, request.args["$expand"])
             return Reply(200, None if method == "HEAD" else self.render(rtype, body))
@@ -316,7 +318,8 @@ class ArmHandlers:
             if parent_body is None:
                 raise not_found(parent.full_type, parent.name, rg)
             rendered = self.render(self._type(parent.full_type), parent_body)
-            return Reply(200, {"value": rendered.get("properties", {}).get(rtype.embedded_in, [])})
+            return Reply(200, {"value": [self._embedded_child(rtype, parent, child)
+                                         for child in embedded_items(rendered, rtype.embedded_in)]})
         prefix = str(parent) if parent else self._rg_id(rg)
         if parent is not None and not self.lab.store.exists(prefix):
             raise not_found(parent.full_type, parent.name, rg)
@@ -325,6 +328,13 @@ class ArmHandlers:
                                                                               prefix=prefix)
                  if parent is not None or not body.get("_unlisted")]
         return Reply(200, {"value": items})
+
+    def _embedded_child(self, rtype: ResourceType, parent: ResourceId, child: dict) -> dict:
+        """A child read on its own names itself (its ID below its parent) where the parent's
+        body does not (a scale set's extensions), and shows what its type derives."""
+        segment = rtype.full_type.rsplit("/", 1)[1]
+        named = child if "id" in child else {"id": f"{parent}/{segment}/{child['name']}", **child}
+        return rtype.render(self.ctx, named)
 
     def render(self, rtype: ResourceType, body: dict) -> dict:
         """What a GET shows: derived fields, and the state of an operation in flight."""
@@ -377,7 +387,7 @@ class ArmHandlers:
             raise not_found(parent_id.full_type, parent_id.name, rid.resource_group)
         rtype.name_rule.check(rid.name, rtype.full_type)
         candidate = copy.deepcopy(parent)
-        items = candidate.setdefault("properties", {}).setdefault(rtype.embedded_in, [])
+        items = embedded_items(candidate, rtype.embedded_in, create=True)
         current = find_named(items, rid.name)
         if method == "PATCH":
             if current is None:
@@ -396,7 +406,8 @@ class ArmHandlers:
         if rtype.embedded_in:
             parent_type = self._type(rid.parent.full_type)
             rendered = self.render(parent_type, self.lab.store.get(str(rid.parent)))
-            return find_named(rendered["properties"].get(rtype.embedded_in, []), rid.name)
+            return self._embedded_child(rtype, rid.parent,
+                                        find_named(embedded_items(rendered, rtype.embedded_in), rid.name))
         return self.render(rtype, self.lab.store.get(str(rid)))
 
     def _lro_headers(self, request: Request, op: Operation) -> dict:
@@ -422,7 +433,7 @@ class ArmHandlers:
             with self.lab.store.transaction():
                 parent = self.lab.store.get(str(parent_id))
                 candidate = copy.deepcopy(parent)
-                items = candidate["properties"][rtype.embedded_in]
+                items = embedded_items(candidate, rtype.embedded_in)
                 items.remove(find_named(items, rid.name))
                 stored = parent_type.build(ctx, parent_id, candidate, parent)
                 self.lab.store.put(stored["id"], parent_type.full_type, stored)

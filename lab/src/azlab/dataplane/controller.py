@@ -28,6 +28,7 @@ from azlab.dataplane import (
     gates, host_network, image, os_disks, overprovision, podman, repairs, resolve, rolling, vm_container, vnet,
 )
 from azlab.dataplane.agent import GuestAgent
+from azlab.dataplane.app_health import ApplicationHealthProbes
 from azlab.dataplane.allocation import capacity_refusal
 from azlab.dataplane.autoscale import Autoscaler
 from azlab.dataplane.networks import Networks
@@ -38,6 +39,8 @@ from azlab.dataplane.objects import (
 from azlab.dataplane.lb import HAProxyError, LoadBalancerManager
 from azlab.dataplane.lb.view import RenderOptions
 from azlab.models.compute.common import DISK_TYPE, INSTANCE_TYPE, VM_TYPE, VMSS_TYPE
+from azlab.models.compute.rolling_upgrades import ACTIONS as ROLLING_ACTIONS
+from azlab.models.compute.scale_set_extensions import CHILD_TYPE as EXTENSIONS_TYPE
 from azlab.models.compute.state import (
     machine_spec, machines, provisioning_failure, record_provisioning_failure, set_power_state,
 )
@@ -95,6 +98,7 @@ class DataPlane:
         self._disks = os_disks.DiskImages(instance_label(self.state_dir))
         self._networks = Networks(self.store, instance_id(self.state_dir), self._error)
         self._agent = GuestAgent(self.store, on_done=self._wake.set)
+        self._app_health = ApplicationHealthProbes(self.store, on_change=self._wake.set)
         self.rolling = rolling.RollingUpgrades(lab, self._made)
         self.scale_set_steps = (self.rolling, overprovision.Overprovisioning(lab, self._made),
                                 repairs.AutomaticRepairs(lab, self._made, self._restarts))
@@ -121,6 +125,7 @@ class DataPlane:
             self._thread.join(timeout=60)
         self._pool.shutdown(wait=True)
         self._agent.stop()
+        self._app_health.stop()
         names = [c["name"] for c in self._containers().values() if c["state"] == "running"]
         if names:
             podman.run(["stop", "--time", str(STOP_SECONDS), *names], check=False)
@@ -155,10 +160,11 @@ class DataPlane:
     def gate_for(self, kind: str, full_type: str, resource_id: str, action: str | None = None):
         """For ARM's operation on a resource: a callable that says when the data plane is done
         with it (None: pending, {}: done, an ARM error: failed), or None if ARM need not wait
-        (``gates``: a VM's create or update, a scale set's PUT and actions other than a rolling
-        upgrade, which ends with the upgrade: the model's gate)."""
-        if (full_type.lower() == VMSS_TYPE.lower() and kind in ("put", "action") and action != "osRollingUpgrade") \
-                or (full_type.lower() == INSTANCE_TYPE.lower() and action == "reimage"):
+        (``gates``: a VM's create or update, a scale set's PUT (or its extension's) and actions
+        other than a rolling upgrade, which ends with the upgrade: the model's gate)."""
+        if (full_type.lower() == VMSS_TYPE.lower() and kind in ("put", "action") and action not in ROLLING_ACTIONS) \
+                or (full_type.lower() == INSTANCE_TYPE.lower() and action == "reimage") \
+                or (full_type.lower() == EXTENSIONS_TYPE.lower() and kind == "put"):
             # a manualupgrade or reimage ends when the instances' new containers run
             return gates.scale_set_gate(self.store, self._made, resource_id)
         if kind != "put":
@@ -237,8 +243,10 @@ class DataPlane:
         vnets = self._networks.reconcile()
         nics_in_use = self._reconcile_vms(containers, vnets)
         self._networks.reconcile_routes()
-        self._agent.reconcile({key: c["name"] for key, c in containers.items()
-                                    if key in self._made and self._reported.get(key) == "running"})
+        guests = {key: c["name"] for key, c in containers.items()
+                  if key in self._made and self._reported.get(key) == "running"}
+        self._agent.reconcile(guests)
+        self._app_health.reconcile(guests)
         self._networks.remove_stale_namespaces(nics_in_use)
         for step in self.scale_set_steps:  # rolling upgrades, overprovisioning, automatic repairs
             step.reconcile()

@@ -2,14 +2,15 @@
 
 A VM's create or update ends once its container runs, and fails as an allocation failure does
 on Azure when the container cannot be made: a VM is never reported created while nothing runs.
-A scale set's PUT ends when every instance's container runs, on the set's current model, and
+A scale set's PUT ends when every instance's container runs, on the set's current model, its
+extensions ran there (a failed one fails it with Azure's VMExtensionProvisioningError), and
 the containers of the instances it removed are gone (an overprovisioning's extras too); it fails
 with the first instance that failed. ``made`` is the controller's record of the containers it made: VM key -> token.
 """
 
 from __future__ import annotations
 
-from azlab.models.compute import scale_set_overprovision as overprovision
+from azlab.models.compute import scale_set_extensions as extensions, scale_set_overprovision as overprovision
 from azlab.models.compute.common import INSTANCE_TYPE
 from azlab.models.compute.state import guest_generation, provisioning_failure, vm_spec
 from azlab.models.store import Store, key_of
@@ -66,5 +67,9 @@ def scale_set_gate(store: Store, made: dict[str, str], resource_id: str):
                 return dict(body["_failure"])
         if not all(instance_made(made, body) for body in members.values()):
             return None
+        for body in members.values():  # then their extensions ran in the guests made
+            state = extensions.outcome(body)
+            if state != extensions.SUCCEEDED:
+                return extensions.failure(body) if state == extensions.FAILED else None
         return None if any(k.startswith(prefix) and k not in members for k in made) else {}
     return outcome

@@ -5,8 +5,8 @@ Each controller pass, for every scale set whose repairs run: when each instance'
 change completed - the pass that first saw its container made from what it says, with every
 restart asked for done and its power running (a new container, a restart, a start after a
 stop begin its grace period again) - and whether it is healthy, from the set's health source
-(``rolling.probe_health``: the LB probe as HAProxy last found it; the one place to plug the
-Application Health extension's vmHealth in). The plan is applied by the set's own code
+(``rolling.instance_states``: the LB probe as HAProxy last found it, or the Application Health
+extension's vmHealth; an instance still initializing is not judged yet, as on Azure). The plan is applied by the set's own code
 (``ScaleSetType.repair_instances``) in a store transaction; the controller then makes the new
 containers, restarts or reimages.
 """
@@ -17,10 +17,9 @@ import logging
 import time
 
 from azlab.dataplane import gates, rolling
-from azlab.models.compute import scale_set_repairs as repairs
+from azlab.models.compute import app_health, scale_set_repairs as repairs
 from azlab.models.compute.common import INSTANCE_TYPE, VMSS_TYPE
 from azlab.models.compute.scale_set_instances import instances
-from azlab.models.compute.scale_set_rules import health_sources
 from azlab.models.store import key_of
 
 LOG = logging.getLogger(__name__)
@@ -46,9 +45,9 @@ class AutomaticRepairs:
                 continue
             members = instances(ctx, vmss_id)
             since = self._settled_since(members, now, seen)
-            if "health extension" in health_sources(vmss["properties"]["virtualMachineProfile"]):
-                continue  # the extension's vmHealth is not observed by this lab yet: no instance is judged
-            healthy = rolling.probe_health(self.store, vmss, members)
+            states = rolling.instance_states(self.store, vmss, members)
+            since = {i: t for i, t in since.items() if states.get(i) != app_health.INITIALIZING}
+            healthy = rolling.instance_health(self.store, vmss, members)
             decided = repairs.plan(vmss, members, healthy, since, now, self.lab.settings.seconds_per_minute)
             if decided != repairs.Plan():
                 self._apply(ctx, vmss_id, decided)

@@ -7,16 +7,19 @@ Each controller pass advances every rolling upgrade that rolls forward
 2. *draining*: the batch's instances leave the load balancer's rotation (``_rolling_out``:
    the resolver serves them in maintenance, so no new flow reaches them while open ones
    finish), for ``drain_seconds``;
-3. *upgrading*: each takes the new model (or the newer image: a reimage); the controller
-   makes its new container; once that runs the instance returns to rotation and its probe
-   decides when it takes traffic again;
-4. the batch ends when every instance is healthy, or after ``health_wait_seconds`` with
-   those that are not counted failed; maxUnhealthyUpgradedInstancePercent is checked, then
-   pauseTimeBetweenBatches.
+3. *upgrading*: each takes the new model (or the newer image: a reimage; or, for an
+   extensionRollingUpgrade, the model's extensions only); the controller makes its new
+   container when the guest changed and the guest agent runs its new extensions; once the
+   container runs the instance returns to rotation and its probe decides when it takes
+   traffic again;
+4. the batch ends when every instance is healthy with its extensions run, or after
+   ``health_wait_seconds`` (or at once for an extension that failed) with those that are not
+   counted failed; maxUnhealthyUpgradedInstancePercent is checked, then pauseTimeBetweenBatches.
 
-Health is the load balancer probe of the set's ``networkProfile.healthProbe``, as HAProxy
-found it (the health log). A set whose health source is the Application Health extension
-cannot be judged by this lab yet: its upgrade faults and says so.
+Health comes from the set's health source (``instance_health``, for automatic repairs too):
+the load balancer probe of ``networkProfile.healthProbe`` as HAProxy found it (the health
+log), or the Application Health extension as it found the application in each guest
+(``dataplane/app_health.py``).
 """
 
 from __future__ import annotations
@@ -27,8 +30,9 @@ import time
 from azlab.dataplane import gates
 from azlab.models.compute import rolling_upgrades as rolling
 from azlab.models.compute.common import INSTANCE_TYPE, VMSS_TYPE, iso_time
-from azlab.models.compute.scale_set_instances import apply_model, instances, reimage
-from azlab.models.compute.scale_set_rules import duration_seconds, health_sources
+from azlab.models.compute import app_health, scale_set_extensions as extensions
+from azlab.models.compute.scale_set_instances import apply_extensions, apply_model, instances, reimage
+from azlab.models.compute.scale_set_rules import duration_seconds
 from azlab.models.ids import same_id
 from azlab.models.network.nic import primary_ip_configuration
 from azlab.models.store import key_of
@@ -38,9 +42,6 @@ LOG = logging.getLogger(__name__)
 DRAIN_SECONDS = 3.0
 #: how long an upgraded instance may take to become healthy before it counts as failed
 HEALTH_WAIT_SECONDS = 300.0
-EXTENSION_HEALTH_NOT_EMULATED = ("azlab: the Application Health extension's status is not evaluated by this lab yet, "
-                                 "so no batch can be judged healthy; use a load balancer health probe "
-                                 "(networkProfile.healthProbe) as the health source.")
 
 
 def probe_health(store, vmss: dict, members: list[dict]) -> dict[str, bool]:
@@ -64,6 +65,25 @@ def probe_health(store, vmss: dict, members: list[dict]) -> dict[str, bool]:
         event = latest.get(key_of(config["id"])) if config else None
         out[member["instanceId"]] = bool(event) and event["state"] == "Up" and not member.get("_rolling_out")
     return out
+
+
+def instance_states(store, vmss: dict, members: list[dict]) -> dict[str, str]:
+    """Instance ID -> healthy, unhealthy, initializing or unknown, from the set's health source:
+    its health probe when the model names one, else its Application Health extension (an
+    instance whose extension does not run in its present guest yet is initializing)."""
+    profile = vmss["properties"]["virtualMachineProfile"]
+    if profile["networkProfile"].get("healthProbe") or extensions.health_extension(
+            extensions.model_extensions(vmss)) is None:
+        return {i: app_health.HEALTHY if up else app_health.UNHEALTHY
+                for i, up in probe_health(store, vmss, members).items()}
+    return {m["instanceId"]: extensions.vm_health(m) or app_health.INITIALIZING for m in members}
+
+
+def instance_health(store, vmss: dict, members: list[dict]) -> dict[str, bool]:
+    """Instance ID -> whether the set's health source finds it healthy (and it is in rotation)."""
+    states = instance_states(store, vmss, members)
+    return {m["instanceId"]: states.get(m["instanceId"]) == app_health.HEALTHY and not m.get("_rolling_out")
+            for m in members}
 
 
 def out_of_rotation_nics(store) -> set[str]:
@@ -132,27 +152,27 @@ class RollingUpgrades:
             LOG.info("rolling upgrade of %s: %s %s", vmss["id"], record["code"], (record.get("error") or {}).get("code", ""))
 
     def _advance(self, ctx, vmss: dict, record: dict, members: list[dict], now: float) -> None:
-        if "health extension" in health_sources(vmss["properties"]["virtualMachineProfile"]):
-            rolling.finish(record, rolling.FAULTED, iso_time(ctx),
-                           error={"code": "RollingUpgradeFailed", "message": EXTENSION_HEALTH_NOT_EMULATED})
-            self._save(ctx, vmss, record)
-            return
-        healthy = probe_health(self.store, vmss, members)
+        healthy = instance_health(self.store, vmss, members)
         if not record["batch"]:
             self._start_batch(ctx, vmss, record, members, healthy, now)
             return
         batch = [m for m in members if m["instanceId"] in record["batch"]]
         if record["phase"] == "draining" and now - record["phase_since"] >= self.drain_seconds:
             newest = rolling.newest_image_version(vmss) if record["kind"] == rolling.OS_IMAGE else None
+            upgrade = {rolling.OS_IMAGE: lambda body: reimage(body, newest), rolling.MODEL: lambda body: apply_model(
+                body, vmss), rolling.EXTENSIONS: lambda body: apply_extensions(body, vmss)}[record["kind"]]
             for member in batch:
-                self._save_instance(member, "upgraded", change=lambda body: (
-                    reimage(body, newest) if record["kind"] == rolling.OS_IMAGE else apply_model(body, vmss)))
+                self._save_instance(member, "upgraded", change=upgrade)
             record.update(phase="upgrading", phase_since=now)
             self._save(ctx, vmss, record)
         elif record["phase"] == "upgrading":
-            up = [m["instanceId"] for m in batch if healthy.get(m["instanceId"]) and self._made_now(m)]
+            ran = {m["instanceId"]: extensions.outcome(m) for m in batch}
+            up = [m["instanceId"] for m in batch if healthy.get(m["instanceId"]) and self._made_now(m)
+                  and ran[m["instanceId"]] == extensions.SUCCEEDED]
+            broken = [i for i, state in ran.items() if state == extensions.FAILED]  # never becomes healthy
             gone = set(record["batch"]) - {m["instanceId"] for m in batch}  # deleted while upgraded
-            if len(up) + len(gone) == len(record["batch"]) or now - record["phase_since"] >= self.health_wait_seconds:
+            if len(up) + len(broken) + len(gone) == len(record["batch"]) \
+                    or now - record["phase_since"] >= self.health_wait_seconds:
                 self._end_batch(ctx, vmss, record, up, gone, now)
 
     def _start_batch(self, ctx, vmss: dict, record: dict, members: list[dict], healthy: dict, now: float) -> None:

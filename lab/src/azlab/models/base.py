@@ -143,7 +143,7 @@ class Context:
             parent = self.store.get(str(rid.parent))
             if parent is None:
                 return None
-            return find_named(parent.get("properties", {}).get(rtype.embedded_in, []), rid.name)
+            return find_named(embedded_items(parent, rtype.embedded_in), rid.name)
         return self.store.get(resource_id)
 
     def require_reference(self, referenced_id: str | None, referencing_id: str, prop: str) -> dict:
@@ -159,6 +159,17 @@ class Context:
         return self.store.list(resource_type, prefix)
 
 
+def embedded_items(parent: dict, path: str, create: bool = False) -> list[dict]:
+    """The children a parent embeds at ``path`` under its ``properties``: one property
+    ("subnets") or a dotted path ("virtualMachineProfile.extensionProfile.extensions");
+    ``create`` makes the missing levels (for a PUT of the first child)."""
+    node = parent.setdefault("properties", {}) if create else parent.get("properties") or {}
+    *levels, last = path.split(".")
+    for level in levels:
+        node = node.setdefault(level, {}) if create else node.get(level) or {}
+    return node.setdefault(last, []) if create else node.get(last) or []
+
+
 def find_named(items: list[dict], name: str) -> dict | None:
     for item in items or []:
         if item.get("name", "").lower() == name.lower():
@@ -170,7 +181,8 @@ class ResourceType:
     """Base class: override ``build``/``render``/``check_delete`` per type."""
 
     full_type: ClassVar[str]
-    #: property of the parent's ``properties`` holding this child (embedded children)
+    #: property of the parent's ``properties`` holding this child (embedded children); a
+    #: dotted path for a child deeper in the parent (``embedded_items``)
     embedded_in: ClassVar[str | None] = None
     #: earliest api-version the lab accepts for this type
     min_api_version: ClassVar[str] = "2015-01-01"

@@ -193,6 +193,8 @@ EXTENSIONS = (
     ExtensionHandler("Microsoft.Compute", "VMAccessAgent", "Windows", ("2.0.2", "2.4.10")),
     ExtensionHandler("Microsoft.Azure.Monitor", "AzureMonitorLinuxAgent", "Linux", ("1.0.0", "1.33.2")),
     ExtensionHandler("Microsoft.Azure.Monitor", "AzureMonitorWindowsAgent", "Windows", ("1.0.0", "1.31.0")),
+    ExtensionHandler("Microsoft.ManagedServices", "ApplicationHealthLinux", "Linux", ("1.0.26", "2.0.12")),
+    ExtensionHandler("Microsoft.ManagedServices", "ApplicationHealthWindows", "Windows", ("1.0.26", "2.0.12")),
 )
 
 

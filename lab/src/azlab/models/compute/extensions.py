@@ -81,6 +81,36 @@ def provisioning_error(ext: dict) -> dict:
                        f"is available at {TROUBLESHOOT}. "}
 
 
+def find_handler(props: dict, os_type: str, location: str):
+    """The published handler a VM's or scale set's extension names, or Azure's refusal."""
+    handler = find_extension(props["publisher"], props["type"], os_type)
+    if handler is None:
+        raise ArmError(404, "ArtifactNotFound", f"The VM extension with publisher '{props['publisher']}' and type "
+                       f"'{props['type']}' could not be found in location '{location}'.")
+    if not handler.supports(str(props["typeHandlerVersion"])):
+        raise ArmError(404, "ArtifactVersionNotFound", "No version found in the artifact repository that "
+                       f"satisfies the requested version '{props['typeHandlerVersion']}' for VM extension with "
+                       f"publisher '{props['publisher']}' and type '{props['type']}'.")
+    return handler
+
+
+def public_properties(props: dict, handler) -> dict:
+    """What Azure keeps and returns of an extension's properties (never protectedSettings)."""
+    out = {"publisher": handler.publisher, "type": handler.type, "typeHandlerVersion": props["typeHandlerVersion"]}
+    for prop in ("autoUpgradeMinorVersion", "enableAutomaticUpgrade", "forceUpdateTag", "suppressFailures",
+                 "provisionAfterExtensions"):
+        if props.get(prop) is not None:
+            out[prop] = props[prop]
+    if props.get("settings") is not None:
+        out["settings"] = props["settings"]
+    return out
+
+
+def multiple_per_handler(name: str, handler: str, os_type: str) -> ArmError:
+    return ArmError(400, "BadRequest", f"Multiple VMExtensions per handler not supported for OS type '{os_type}'. "
+                    f"VMExtension '{name}' with handler '{handler}' already added or specified in input.")
+
+
 def cannot_run(vm: dict, props: dict, no_guest_reason: str | None) -> str | None:
     """Why the lab cannot run this extension (None: the data plane runs it in the guest)."""
     if vm_os_type(vm) == "Windows":
@@ -111,9 +141,9 @@ class ExtensionType(ResourceType):
             for prop in ("publisher", "type"):
                 if props[prop].lower() != existing["properties"][prop].lower():
                     raise property_change_not_allowed(prop)
-        handler = self._handler(props, vm)
+        handler = find_handler(props, vm_os_type(vm), vm["location"])
         self._check_one_per_handler(ctx, rid, handler.handler)
-        out["properties"] = self._public_properties(props, handler)
+        out["properties"] = public_properties(props, handler)
         # a PUT without protectedSettings keeps the ones set before (they are never returned,
         # so a client cannot send them back); an explicit {} clears them
         protected = (props["protectedSettings"] if "protectedSettings" in props
@@ -162,36 +192,11 @@ class ExtensionType(ResourceType):
             return {}
         return outcome
 
-    @staticmethod
-    def _handler(props: dict, vm: dict):
-        handler = find_extension(props["publisher"], props["type"], vm_os_type(vm))
-        if handler is None:
-            raise ArmError(404, "ArtifactNotFound", f"The VM extension with publisher '{props['publisher']}' and type "
-                           f"'{props['type']}' could not be found in location '{vm['location']}'.")
-        if not handler.supports(str(props["typeHandlerVersion"])):
-            raise ArmError(404, "ArtifactVersionNotFound", "No version found in the artifact repository that "
-                           f"satisfies the requested version '{props['typeHandlerVersion']}' for VM extension with "
-                           f"publisher '{props['publisher']}' and type '{props['type']}'.")
-        return handler
-
     def _check_one_per_handler(self, ctx: Context, rid: ResourceId, handler: str) -> None:
         for ext_id, other in ctx.list(self.full_type, prefix=str(rid.parent)):
             other_handler = f"{other['properties']['publisher']}.{other['properties']['type']}"
             if other_handler.lower() == handler.lower() and other["name"].lower() != rid.name.lower():
-                raise ArmError(400, "BadRequest", "Multiple VMExtensions per handler not supported for OS type "
-                               f"'{vm_os_type(ctx.get(str(rid.parent)))}'. VMExtension '{rid.name}' with handler "
-                               f"'{handler}' already added or specified in input.")
-
-    @staticmethod
-    def _public_properties(props: dict, handler) -> dict:
-        out = {"publisher": handler.publisher, "type": handler.type, "typeHandlerVersion": props["typeHandlerVersion"]}
-        for prop in ("autoUpgradeMinorVersion", "enableAutomaticUpgrade", "forceUpdateTag", "suppressFailures",
-                     "provisionAfterExtensions"):
-            if props.get(prop) is not None:
-                out[prop] = props[prop]
-        if props.get("settings") is not None:
-            out["settings"] = props["settings"]
-        return out
+                raise multiple_per_handler(rid.name, handler, vm_os_type(ctx.get(str(rid.parent))))
 
     def expand(self, ctx: Context, body: dict, expand: str) -> dict:
         if expand.lower() == "instanceview":

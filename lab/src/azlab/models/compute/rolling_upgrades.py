@@ -19,6 +19,7 @@ import copy
 import uuid
 
 from azlab.models.base import Context, ResourceType
+from azlab.models.compute import scale_set_extensions
 from azlab.models.compute.catalog import find_image
 from azlab.models.compute.common import VMSS_TYPE, iso_time
 from azlab.models.compute.scale_set_instances import instances
@@ -27,8 +28,10 @@ from azlab.models.ids import ResourceId
 
 ROLLING_UPGRADES_TYPE = VMSS_TYPE + "/rollingUpgrades"
 ROLLING_FORWARD, COMPLETED, CANCELLED, FAULTED = "RollingForward", "Completed", "Cancelled", "Faulted"
-#: what a rolling upgrade brings the instances to
-MODEL, OS_IMAGE = "model", "os"
+#: what a rolling upgrade brings the instances to: the model, the newest image, the model's extensions
+MODEL, OS_IMAGE, EXTENSIONS = "model", "os", "extensions"
+#: the POST actions that start a rolling upgrade (their operation ends with it)
+ACTIONS = ("osRollingUpgrade", "extensionRollingUpgrade")
 NO_HEALTH_OBSERVED = ("azlab: this lab runs no data plane, so no instance's health can be observed and no batch "
                       "can be judged healthy; rolling upgrades need the lab's data plane (azlab up).")
 
@@ -76,6 +79,8 @@ def behind(vmss: dict, member: dict, kind: str) -> bool:
     if kind == OS_IMAGE:
         newest = newest_image_version(vmss)
         return newest is not None and member["_image"]["version"] != newest
+    if kind == EXTENSIONS:
+        return scale_set_extensions.extensions_behind(member, vmss)
     return member["_model"] != vmss["_model"]
 
 

@@ -16,7 +16,7 @@ import uuid
 from collections import Counter
 
 from azlab.models.base import Context, ResourceType, find_named
-from azlab.models.compute import scale_set_overprovision as overprovision
+from azlab.models.compute import scale_set_extensions as extensions, scale_set_overprovision as overprovision
 from azlab.models.compute.catalog import GUEST_OS
 from azlab.models.compute.common import INSTANCE_TYPE, VMSS_TYPE, iso_time, status
 from azlab.models.compute.state import POWER_STATES, request_power
@@ -107,8 +107,10 @@ def instance_body(ctx: Context, vmss: dict, instance_id: int, nic_ids: list[str]
             "networkProfile": {"networkInterfaces": [{"id": nic_id} for nic_id in nic_ids]},
             "networkProfileConfiguration": copy.deepcopy(profile["networkProfile"]),
             "provisioningState": "Succeeded", "timeCreated": iso_time(ctx)},
-        "_model": vmss["_model"], "_placement": placement, "_power": "running", "_power_goal": "running",
+        "_model": vmss["_model"], "_guest_model": vmss["_guest_model"], "_placement": placement,
+        "_power": "running", "_power_goal": "running",
         "_guest": {**vmss["_guest"], "computerName": name}, "_image": dict(vmss["_image"]), "_unlisted": True,
+        extensions.APPLIED: extensions.model_extensions(vmss),
     }
 
 
@@ -123,24 +125,48 @@ def reimage(instance: dict, image_version: str | None = None) -> None:
 
 def apply_model(instance: dict, vmss: dict) -> None:
     """The instance takes the set's current model: what its guest is made from (a reimage in
-    the data plane, which starts it afresh from the image with the model's osProfile)."""
+    the data plane, which starts it afresh from the image with the model's osProfile) when
+    more than the extensions changed, and the model's extensions (the data plane runs the new ones)."""
     instance["_model"] = vmss["_model"]
+    instance["_guest_model"] = vmss["_guest_model"]
+    extensions.apply(instance, vmss)
     instance["_guest"] = {**vmss["_guest"], "computerName": instance["properties"]["osProfile"]["computerName"]}
     instance["_image"] = dict(vmss["_image"])
     image = vmss["properties"]["virtualMachineProfile"]["storageProfile"]["imageReference"]
     instance["properties"]["storageProfile"]["imageReference"] = {**image, "exactVersion": vmss["_image_version"]}
 
 
+def apply_extensions(instance: dict, vmss: dict) -> None:
+    """extensionRollingUpgrade: the instance takes the model's extensions only (its guest stays);
+    that makes it run the model when nothing else differs."""
+    extensions.apply(instance, vmss)
+    if instance.get("_guest_model") == vmss["_guest_model"]:
+        instance["_model"] = vmss["_model"]
+
+
+def instance_provisioning_state(instance: dict, no_guest_reason: str | None) -> str:
+    """Failed when an extension failed in its guest, as on Azure."""
+    return "Failed" if extensions.outcome(instance, no_guest_reason) == extensions.FAILED else "Succeeded"
+
+
 def instance_view(ctx: Context, instance: dict) -> dict:
     power = instance.get("_power", "running")
     created = instance["properties"].get("timeCreated")
+    failed = extensions.failure(instance, ctx.no_guest_reason)
     view = {**instance["_placement"], "computerName": instance["properties"]["osProfile"]["computerName"]}
     if power != "deallocated":
         view.update({"osName": GUEST_OS[0], "osVersion": GUEST_OS[1]})
     view["disks"] = [{"name": instance["properties"]["storageProfile"]["osDisk"]["name"],
                       "statuses": [status("ProvisioningState/succeeded", "Provisioning succeeded", time=created)]}]
-    view["statuses"] = [status("ProvisioningState/succeeded", "Provisioning succeeded", time=created),
-                        status(f"PowerState/{power}", POWER_STATES[power])]
+    provisioning = (status("ProvisioningState/failed/VMExtensionProvisioningError", "Provisioning failed",
+                           failed["message"], level="Error") if failed else
+                    status("ProvisioningState/succeeded", "Provisioning succeeded", time=created))
+    view["statuses"] = [provisioning, status(f"PowerState/{power}", POWER_STATES[power])]
+    if instance.get(extensions.APPLIED):
+        view["extensions"] = extensions.views(instance, ctx.no_guest_reason)
+    health = extensions.vm_health_view(instance)
+    if health is not None:
+        view["vmHealth"] = health
     return view
 
 
@@ -190,6 +216,7 @@ class ScaleSetInstanceType(ResourceType):
         out = copy.deepcopy(body)
         vmss = ctx.get(str(ResourceId.parse(body["id"]).parent)) or {}
         out["properties"]["latestModelApplied"] = body.get("_model") == vmss.get("_model")
+        out["properties"]["provisioningState"] = instance_provisioning_state(body, ctx.no_guest_reason)
         return out
 
     def expand(self, ctx: Context, body: dict, expand: str) -> dict:

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import re
 
+from azlab.models.compute import app_health
 from azlab.models.compute.common import choice, property_change_not_allowed
 from azlab.models.errors import ArmError, invalid_parameter
 
 UPGRADE_MODES = ("Automatic", "Manual", "Rolling")
 SCALE_IN_RULES = ("Default", "OldestVM", "NewestVM")
 REPAIR_ACTIONS = ("Replace", "Restart", "Reimage")
-HEALTH_EXTENSIONS = ("ApplicationHealthLinux", "ApplicationHealthWindows")
+HEALTH_EXTENSIONS = app_health.HANDLER_TYPES
 #: Azure's limit per scale set; 100 in a single placement group
 MAX_CAPACITY, MAX_SINGLE_PLACEMENT_GROUP = 1000, 100
 #: (field, low, high, default) of rollingUpgradePolicy's percentages

@@ -17,7 +17,7 @@ import json
 import uuid
 
 from azlab.models.base import Context, NameRule, ResourceType, require_props
-from azlab.models.compute import rolling_upgrades, scale_set_rules as rules
+from azlab.models.compute import rolling_upgrades, scale_set_extensions as extensions, scale_set_rules as rules
 from azlab.models.compute import scale_set_overprovision as overprovision, scale_set_repairs as auto_repairs
 from azlab.models.compute.catalog import VM_SIZES, find_image, find_size
 from azlab.models.compute.common import (
@@ -25,7 +25,8 @@ from azlab.models.compute.common import (
 )
 from azlab.models.compute.guest import build_os_profile
 from azlab.models.compute.scale_set_instances import (
-    INSTANCE_TYPE, apply_model, check_instance_ids, choose_scale_in, instance_body, instances, place, reimage,
+    INSTANCE_TYPE, apply_model, check_instance_ids, choose_scale_in, instance_body, instance_provisioning_state,
+    instances, place, reimage,
 )
 from azlab.models.compute.state import request_power
 from azlab.models.errors import ArmError, invalid_parameter
@@ -38,6 +39,10 @@ FLEXIBLE_NOT_EMULATED = ("azlab: orchestrationMode Flexible is not emulated (its
                          "the lab runs Uniform scale sets: set orchestrationMode: Uniform.")
 IP_CONFIG_REFERENCES = ("loadBalancerBackendAddressPools", "loadBalancerInboundNatPools",
                         "applicationGatewayBackendAddressPools", "applicationSecurityGroups")
+
+
+def _without_extensions(profile: dict | None) -> str:
+    return json.dumps({k: v for k, v in (profile or {}).items() if k != "extensionProfile"}, sort_keys=True)
 
 
 def _refs(ctx: Context, value, owner: str, target: str) -> list[dict]:
@@ -60,6 +65,7 @@ class ScaleSetType(ResourceType):
     actions = {"manualupgrade": "action_manual_upgrade", "start": "action_start", "powerOff": "action_power_off",
                "restart": "action_restart", "deallocate": "action_deallocate", "delete": "action_delete_instances",
                "osRollingUpgrade": "action_os_rolling_upgrade", "reimage": "action_reimage",
+               "extensionRollingUpgrade": "action_extension_rolling_upgrade",
                "setOrchestrationServiceState": "action_set_orchestration_service_state"}
     views = {"instanceView": "view_instance_view", "skus": "view_skus"}
 
@@ -86,7 +92,8 @@ class ScaleSetType(ResourceType):
         upgrade = rules.upgrade_policy(props.get("upgradePolicy"), old.get("upgradePolicy"))
         repairs = rules.repairs_policy(props.get("automaticRepairsPolicy"), old.get("automaticRepairsPolicy"))
         scale_in = rules.scale_in_policy(props.get("scaleInPolicy"), old.get("scaleInPolicy"))
-        profile, guest, image = self._profile(ctx, rid, out["location"], props.get("virtualMachineProfile"), existing)
+        profile, guest, image, protected = self._profile(ctx, rid, out["location"], props.get("virtualMachineProfile"),
+                                                         existing)
         rules.check_health_source(upgrade, repairs, profile)
         for pool in self._nat_pools(ctx, profile):
             rules.nat_pool_fits(pool, sku["capacity"])
@@ -102,9 +109,15 @@ class ScaleSetType(ResourceType):
                 old.get("doNotRunExtensionsOnOverprovisionedVMs", False)),
             "uniqueId": old.get("uniqueId") or str(uuid.uuid4()), "platformFaultDomainCount": fault_domains,
             "timeCreated": old.get("timeCreated") or iso_time(ctx)}
-        changed_model = existing is None or json.dumps(profile, sort_keys=True) != json.dumps(
-            old.get("virtualMachineProfile"), sort_keys=True) or guest != existing.get("_guest")
+        # a new model; a new guest (image, osProfile, network...) unless only the extensions changed
+        changed_guest = existing is None or _without_extensions(profile) != _without_extensions(
+            old.get("virtualMachineProfile")) or guest != existing.get("_guest")
+        changed_model = changed_guest or profile.get("extensionProfile") != old["virtualMachineProfile"].get(
+            "extensionProfile") or protected != existing.get(extensions.PROTECTED)
         out["_model"] = (existing or {}).get("_model", 0) + (1 if changed_model else 0)
+        out["_guest_model"] = (existing or {}).get("_guest_model", (existing or {}).get("_model", 0)) + (
+            1 if changed_guest else 0)
+        out[extensions.PROTECTED] = protected
         out["_next_instance"] = (existing or {}).get("_next_instance", 0)
         out["_guest"], out["_image"] = guest, image
         out["_image_version"] = image["version"]
@@ -132,24 +145,28 @@ class ScaleSetType(ResourceType):
                 or "Standard"}
 
     def _profile(self, ctx: Context, rid: ResourceId, location: str, requested, existing: dict | None):
-        """(virtualMachineProfile as Azure returns it, the guest identity, the image)."""
+        """(virtualMachineProfile as Azure returns it, the guest identity, the image, the
+        extensions' protectedSettings by name)."""
         old = (existing or {}).get("properties", {}).get("virtualMachineProfile")
+        old_protected = (existing or {}).get(extensions.PROTECTED) or {}
         if requested is None and old is not None:
-            return copy.deepcopy(old), existing["_guest"], existing["_image"]
+            return copy.deepcopy(old), existing["_guest"], existing["_image"], old_protected
         if not isinstance(requested, dict):
             raise required_parameter("virtualMachineProfile")
         storage, image = self._storage_profile(requested.get("storageProfile"))
         os_profile, guest = self._os_profile(requested.get("osProfile"), image["os_type"], old, existing)
         profile = {"osProfile": os_profile, "storageProfile": storage,
                    "networkProfile": self._network_profile(ctx, rid, requested.get("networkProfile"))}
-        extensions = self._extension_profile(requested.get("extensionProfile"))
-        if extensions is not None:
-            profile["extensionProfile"] = extensions
+        extension_profile, protected = extensions.parse_profile(
+            requested.get("extensionProfile"), image["os_type"], location, old_protected,
+            (old or {}).get("extensionProfile"))
+        if extension_profile is not None:
+            profile["extensionProfile"] = extension_profile
         for key in ("diagnosticsProfile", "priority", "evictionPolicy", "billingProfile", "scheduledEventsProfile",
                     "securityProfile", "licenseType"):
             if requested.get(key) is not None:
                 profile[key] = requested[key]
-        return profile, guest, image
+        return profile, guest, image, protected
 
     @staticmethod
     def _storage_profile(requested) -> tuple[dict, dict]:
@@ -229,19 +246,6 @@ class ScaleSetType(ResourceType):
             ctx.require_reference(probe, owner, "networkProfile.healthProbe.id")
             profile["healthProbe"] = {"id": probe}
         return profile
-
-    @staticmethod
-    def _extension_profile(requested) -> dict | None:
-        if not isinstance(requested, dict):
-            return None
-        out = []
-        for n, ext in enumerate(requested.get("extensions") or []):
-            props = {k: v for k, v in (ext.get("properties") or {}).items() if k != "protectedSettings"}
-            for name in ("publisher", "type", "typeHandlerVersion"):
-                if not props.get(name):
-                    raise required_parameter(f"extensionProfile.extensions[{n}].properties.{name}")
-            out.append({"name": ext.get("name"), "properties": props})
-        return {"extensions": out}
 
     @staticmethod
     def _nat_pools(ctx: Context, profile: dict) -> list[dict]:
@@ -357,12 +361,20 @@ class ScaleSetType(ResourceType):
         vmss = self.get_item(ctx, rid)
         members = instances(ctx, vmss["id"])
         counts: dict[str, int] = {}
+        by_extension: dict[str, dict[str, int]] = {}
         for member in members:
-            for code in ("ProvisioningState/succeeded", f"PowerState/{member.get('_power', 'running')}"):
+            for code in (f"ProvisioningState/{instance_provisioning_state(member, ctx.no_guest_reason).lower()}",
+                         f"PowerState/{member.get('_power', 'running')}"):
                 counts[code] = counts.get(code, 0) + 1
+            for ext, state, _ in extensions.run_states(member, ctx.no_guest_reason):
+                codes = by_extension.setdefault(ext["name"], {})
+                codes[f"ProvisioningState/{state}"] = codes.get(f"ProvisioningState/{state}", 0) + 1
         view = {"virtualMachine": {"statusesSummary": [{"code": c, "count": n} for c, n in counts.items()]},
                 "statuses": [status("ProvisioningState/succeeded", "Provisioning succeeded",
                                     time=vmss["properties"]["timeCreated"])]}
+        if by_extension:
+            view["extensions"] = [{"name": name, "statusesSummary": [{"code": c, "count": n} for c, n in codes.items()]}
+                                  for name, codes in by_extension.items()]
         services = auto_repairs.orchestration_services(vmss, ctx.no_guest_reason)
         return {**view, "orchestrationServices": services} if services else view
 
@@ -422,18 +434,27 @@ class ScaleSetType(ResourceType):
     def action_os_rolling_upgrade(self, ctx: Context, rid: ResourceId, body: dict) -> None:
         """Instances of a "latest" image move to its newest version, batch by batch, under the
         set's rollingUpgradePolicy (whatever the upgrade mode, as on Azure)."""
+        self._start_rolling_upgrade(ctx, rid, rolling_upgrades.OS_IMAGE, "OS Rolling Upgrade")
+
+    def action_extension_rolling_upgrade(self, ctx: Context, rid: ResourceId, body: dict) -> None:
+        """Instances whose extensions are not the model's take them (and only them: no reimage),
+        batch by batch under the set's rollingUpgradePolicy."""
+        self._start_rolling_upgrade(ctx, rid, rolling_upgrades.EXTENSIONS, "Extension Rolling Upgrade")
+
+    def _start_rolling_upgrade(self, ctx: Context, rid: ResourceId, kind: str, what: str) -> None:
         vmss = self.get_item(ctx, rid)
         if not rules.health_sources(vmss["properties"]["virtualMachineProfile"]):
-            raise ArmError(400, "BadRequest", rules.NO_HEALTH.format(what="OS Rolling Upgrade"))
+            raise ArmError(400, "BadRequest", rules.NO_HEALTH.format(what=what))
         if (vmss.get("_rolling") or {}).get("code") == rolling_upgrades.ROLLING_FORWARD:
             raise ArmError(409, "OperationNotAllowed", f"A rolling upgrade of the virtual machine scale set "
                            f"{vmss['name']} is in progress; cancel it (rollingUpgrades/cancel) or wait for it to end.")
-        vmss["_rolling"] = rolling_upgrades.start(ctx, vmss, rolling_upgrades.OS_IMAGE)
+        vmss["_rolling"] = rolling_upgrades.start(ctx, vmss, kind)
         ctx.store.put(vmss["id"], VMSS_TYPE, vmss)
 
     def operation_gate(self, ctx: Context, resource_id: str, kind: str, action: str | None = None):
-        """osRollingUpgrade ends with its rolling upgrade (the other operations wait for the data plane)."""
-        if action != "osRollingUpgrade":
+        """osRollingUpgrade and extensionRollingUpgrade end with their rolling upgrade (the other
+        operations wait for the data plane)."""
+        if action not in rolling_upgrades.ACTIONS:
             return None
         store = ctx.store
         return lambda: rolling_upgrades.outcome((store.get(resource_id) or {}).get("_rolling"))

@@ -204,10 +204,12 @@ def instance_spec(store: Store, instance_id: str) -> dict:
 
 
 def guest_generation(instance: dict) -> str:
-    """What a scale set instance's guest is made from: the set's model it runs, and how often it
-    was reimaged on that model ("3", "3.1"); a new generation is a new container (a reimage)."""
+    """What a scale set instance's guest is made from: the set's guest model it runs, and how
+    often it was reimaged on that model ("3", "3.1"); a new generation is a new container (a reimage)."""
     reimages = instance.get("_reimages", 0)
-    return f"{instance['_model']}.{reimages}" if reimages else str(instance["_model"])
+    # the model its guest was made from: a model change of the extensions alone keeps the guest
+    made_from = instance.get("_guest_model", instance["_model"])
+    return f"{made_from}.{reimages}" if reimages else str(made_from)
 
 
 def machines(store: Store) -> list[tuple[str, dict]]:

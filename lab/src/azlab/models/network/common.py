@@ -10,7 +10,7 @@ Request values are checked by ``values.py``, private addresses handed out by
 
 from __future__ import annotations
 
-from azlab.models.base import Context, NameRule, ResourceType, find_named
+from azlab.models.base import Context, NameRule, ResourceType, embedded_items, find_named
 from azlab.models.errors import not_found
 from azlab.models.ids import ResourceId
 
@@ -62,7 +62,7 @@ class EmbeddedType(ResourceType):
         if parent is None:
             raise not_found(parent_id.full_type, parent_id.name, rid.resource_group)
         rendered = ctx.registry.find(parent_id.full_type).render(ctx, parent)
-        child = find_named(rendered.get("properties", {}).get(self.embedded_in, []), rid.name)
+        child = find_named(embedded_items(rendered, self.embedded_in), rid.name)
         if child is None:
             raise not_found(self.full_type, rid.name, rid.resource_group)
         return child
