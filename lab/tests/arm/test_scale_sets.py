@@ -196,6 +196,13 @@ def test_deleting_the_set_takes_its_instances_and_nics(cloud):
      (400, "InvalidParameter", "osDisk.createOption")),
     (lambda b: b["properties"]["virtualMachineProfile"]["osProfile"].update(computerNamePrefix="x" * 16),
      (400, "InvalidParameter", "osProfile.computerNamePrefix")),
+    (lambda b: b["properties"]["virtualMachineProfile"].update(scheduledEventsProfile={
+        "terminateNotificationProfile": {"enable": True, "notBeforeTimeout": "PT16M"}}),
+     (400, "InvalidParameter",
+      "virtualMachineProfile.scheduledEventsProfile.terminateNotificationProfile.notBeforeTimeout")),
+    (lambda b: b["properties"]["virtualMachineProfile"].update(scheduledEventsProfile={
+        "terminateNotificationProfile": {"enable": "yes"}}),
+     (400, "InvalidParameter", "virtualMachineProfile.scheduledEventsProfile.terminateNotificationProfile.enable")),
 ])
 def test_azures_refusals_name_the_property_and_change_nothing(cloud, change, expected):
     body = cloud.body()
@@ -236,3 +243,18 @@ def test_reimage_makes_instances_anew_on_the_model_they_run(cloud, lab):
     assert after[0] == before[0] and after[1] != before[1] and after[2] != before[2]
     assert [i["properties"]["latestModelApplied"] for i in cloud.instances()] == [True, True, True]
     assert error(cloud.post("virtualMachineScaleSets/vmss/reimage", {"instanceIds": ["7"]}))[:2] == (404, "NotFound")
+
+
+def test_a_terminate_notification_is_stored_and_without_a_data_plane_a_scale_in_is_immediate(cloud):
+    """With a data plane the instance waits for its Terminate event (tests/dataplane/
+    test_e2e_scheduled_events.py); without one no guest could approve it nor clock end it."""
+    body = cloud.body(capacity=2)
+    body["properties"]["virtualMachineProfile"]["scheduledEventsProfile"] = {
+        "terminateNotificationProfile": {"enable": True}}
+    assert cloud.put_set(body).status_code == 201
+    stored = cloud.get("virtualMachineScaleSets/vmss").json
+    assert stored["properties"]["virtualMachineProfile"]["scheduledEventsProfile"] == {
+        "terminateNotificationProfile": {"enable": True, "notBeforeTimeout": "PT5M"}}
+    stored["sku"]["capacity"] = 1
+    assert cloud.put_set(stored).status_code == 200
+    assert [(i["instanceId"], i["properties"]["provisioningState"]) for i in cloud.instances()] == [("0", "Succeeded")]

@@ -25,7 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from azlab.dataplane import (
-    gates, host_network, image, os_disks, overprovision, podman, repairs, resolve, rolling, vm_container, vnet,
+    gates, host_network, image, imds, os_disks, overprovision, podman, repairs, resolve, rolling, vm_container, vnet,
 )
 from azlab.dataplane.agent import GuestAgent
 from azlab.dataplane.app_health import ApplicationHealthProbes
@@ -100,8 +100,9 @@ class DataPlane:
         self._agent = GuestAgent(self.store, on_done=self._wake.set)
         self._app_health = ApplicationHealthProbes(self.store, on_change=self._wake.set)
         self.rolling = rolling.RollingUpgrades(lab, self._made)
+        self._metadata = imds.MetadataService(lab, instance_id(self.state_dir), wake=self._wake.set)
         self.scale_set_steps = (self.rolling, overprovision.Overprovisioning(lab, self._made),
-                                repairs.AutomaticRepairs(lab, self._made, self._restarts))
+                                repairs.AutomaticRepairs(lab, self._made, self._restarts), self._metadata)
         self._autoscale = Autoscaler(lab)
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -126,6 +127,7 @@ class DataPlane:
         self._pool.shutdown(wait=True)
         self._agent.stop()
         self._app_health.stop()
+        self._metadata.stop()
         names = [c["name"] for c in self._containers().values() if c["state"] == "running"]
         if names:
             podman.run(["stop", "--time", str(STOP_SECONDS), *names], check=False)
@@ -214,7 +216,7 @@ class DataPlane:
             lbs[lb_id] = {"haproxy": "running" if running else "stopped", "warnings": list(self.lbs.warnings(lb_id)),
                           "health": {f"{rule} {backend}": state for (rule, backend), state in health.items()}}
         return {"enabled": True, "vms": vms, "load_balancers": lbs, "faults": self.faults(),
-                "errors": dict(self._errors), "autoscale": self._autoscale.status()}
+                "errors": {**self._errors, **self._metadata.errors}, "autoscale": self._autoscale.status()}
 
     # -- the worker -----------------------------------------------------------------------
 
@@ -241,6 +243,7 @@ class DataPlane:
     def _reconcile(self) -> None:
         containers = self._containers()
         vnets = self._networks.reconcile()
+        self._metadata.reconcile_listeners(vnets)
         nics_in_use = self._reconcile_vms(containers, vnets)
         self._networks.reconcile_routes()
         guests = {key: c["name"] for key, c in containers.items()
@@ -248,7 +251,8 @@ class DataPlane:
         self._agent.reconcile(guests)
         self._app_health.reconcile(guests)
         self._networks.remove_stale_namespaces(nics_in_use)
-        for step in self.scale_set_steps:  # rolling upgrades, overprovisioning, automatic repairs
+        # rolling upgrades, overprovisioning, automatic repairs, the end of Terminate events
+        for step in self.scale_set_steps:
             step.reconcile()
         self._reconcile_lbs()
         self._disks.forget_deleted({(body["properties"].get("uniqueId") or "").lower()

@@ -4,13 +4,15 @@ A VM's create or update ends once its container runs, and fails as an allocation
 on Azure when the container cannot be made: a VM is never reported created while nothing runs.
 A scale set's PUT ends when every instance's container runs, on the set's current model, its
 extensions ran there (a failed one fails it with Azure's VMExtensionProvisioningError), and
-the containers of the instances it removed are gone (an overprovisioning's extras too); it fails
+the containers of the instances it removed are gone (an overprovisioning's extras too, and
+those waiting for their Terminate event after it: ``scheduled_events``); it fails
 with the first instance that failed. ``made`` is the controller's record of the containers it made: VM key -> token.
 """
 
 from __future__ import annotations
 
 from azlab.models.compute import scale_set_extensions as extensions, scale_set_overprovision as overprovision
+from azlab.models.compute import scheduled_events
 from azlab.models.compute.common import INSTANCE_TYPE
 from azlab.models.compute.state import guest_generation, provisioning_failure, vm_spec
 from azlab.models.store import Store, key_of
@@ -62,6 +64,8 @@ def scale_set_gate(store: Store, made: dict[str, str], resource_id: str):
         if (store.get(resource_id) or {}).get(overprovision.RECORD):
             return None  # its extras are not gone yet (a failed one among them may be one of them)
         members = members_now()
+        if any(scheduled_events.terminating(body) for body in members.values()):
+            return None  # instances it let go wait for their Terminate event
         for body in members.values():
             if body.get("_failure"):
                 return dict(body["_failure"])

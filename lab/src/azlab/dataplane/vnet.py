@@ -8,7 +8,8 @@ podman network:
 
 * **One namespace per VNet** (``azv-<lab>-<hash of the VNet ID>``): the VNet's router. It
   holds each subnet's gateway (the subnet's first address, as on Azure) and Azure's
-  platform address 168.63.129.16 (DNS, probes) on ``lo``; a /32 route to every NIC; and an
+  platform address 168.63.129.16 (DNS, probes) and the Instance Metadata Service's
+  169.254.169.254 on ``lo``; a /32 route to every NIC; and an
   ``uplink`` veth to the host, through which the VNet reaches the Internet with its source
   NATed twice (to the uplink's transit address here, to the host's address on the host).
 * **One namespace per NIC** (``azn-<lab>-<hash of the NIC ID>``): its ``eth0`` has the NIC's
@@ -52,6 +53,8 @@ from azlab.settings import ipv6_twin
 
 #: Azure's virtual public address (DNS, DHCP, health probes): the service tag AzureLoadBalancer.
 PLATFORM_ADDRESS = "168.63.129.16"
+#: The Instance Metadata Service's link-local address, on every VNet's router (``imds`` listens there).
+IMDS_ADDRESS = "169.254.169.254"
 #: Its IPv6 counterpart: a VM's IPv6 default gateway, and the source of the IPv6 health probes.
 PLATFORM_ADDRESS_V6 = "fe80::1234:5678:9abc"
 #: Transit /30s between a VNet's namespace and the host are taken from here (carrier-grade
@@ -219,7 +222,7 @@ def ensure_vnet(lab: str, vnet: VNet) -> str:
         # tentative address would not answer for a second
         sysctl(ns, {"net.ipv6.conf.all.forwarding": "1", "net.ipv6.conf.default.accept_dad": "0"})
     # each IPv4 subnet's gateway; the IPv6 one is link-local, on each NIC's link (ensure_nic)
-    wanted = {f"{PLATFORM_ADDRESS}/32",
+    wanted = {f"{PLATFORM_ADDRESS}/32", f"{IMDS_ADDRESS}/32",
               *(f"{gateway(cidr)}/32" for cidr in vnet.subnet_cidrs if ipaddress.ip_network(cidr, strict=False).version == 4)}
     present = _addresses(ns, "lo")
     for address in sorted(wanted - present):

@@ -17,6 +17,7 @@ from collections import Counter
 
 from azlab.models.base import Context, ResourceType, find_named
 from azlab.models.compute import scale_set_extensions as extensions, scale_set_overprovision as overprovision
+from azlab.models.compute import scheduled_events
 from azlab.models.compute.catalog import GUEST_OS
 from azlab.models.compute.common import INSTANCE_TYPE, VMSS_TYPE, iso_time, status
 from azlab.models.compute.state import POWER_STATES, request_power
@@ -41,9 +42,12 @@ def computer_name(prefix: str, instance_id: int) -> str:
     return prefix + digits.rjust(6, "0")
 
 
-def instances(ctx: Context, vmss_id: str) -> list[dict]:
-    """The set's instances in instance ID order."""
-    found = [body for _, body in ctx.list(INSTANCE_TYPE, prefix=vmss_id)]
+def instances(ctx: Context, vmss_id: str, *, terminating: bool = False) -> list[dict]:
+    """The set's instances in instance ID order; those whose Terminate event is pending
+    (``scheduled_events``) only with ``terminating``: the set has let them go (capacity,
+    placement, upgrades and repairs count without them), they only wait to be deleted."""
+    found = [body for _, body in ctx.list(INSTANCE_TYPE, prefix=vmss_id)
+             if terminating or not scheduled_events.terminating(body)]
     return sorted(found, key=lambda body: int(body["instanceId"]))
 
 
@@ -145,7 +149,10 @@ def apply_extensions(instance: dict, vmss: dict) -> None:
 
 
 def instance_provisioning_state(instance: dict, no_guest_reason: str | None) -> str:
-    """Failed when an extension failed in its guest, as on Azure."""
+    """Deleting while its Terminate event is pending; Failed when an extension failed in its
+    guest, as on Azure."""
+    if scheduled_events.terminating(instance):
+        return "Deleting"
     return "Failed" if extensions.outcome(instance, no_guest_reason) == extensions.FAILED else "Succeeded"
 
 
@@ -158,7 +165,8 @@ def instance_view(ctx: Context, instance: dict) -> dict:
         view.update({"osName": GUEST_OS[0], "osVersion": GUEST_OS[1]})
     view["disks"] = [{"name": instance["properties"]["storageProfile"]["osDisk"]["name"],
                       "statuses": [status("ProvisioningState/succeeded", "Provisioning succeeded", time=created)]}]
-    provisioning = (status("ProvisioningState/failed/VMExtensionProvisioningError", "Provisioning failed",
+    provisioning = (status("ProvisioningState/deleting", "Deleting") if scheduled_events.terminating(instance) else
+                    status("ProvisioningState/failed/VMExtensionProvisioningError", "Provisioning failed",
                            failed["message"], level="Error") if failed else
                     status("ProvisioningState/succeeded", "Provisioning succeeded", time=created))
     view["statuses"] = [provisioning, status(f"PowerState/{power}", POWER_STATES[power])]
@@ -173,12 +181,12 @@ def instance_view(ctx: Context, instance: dict) -> dict:
 def check_instance_ids(ctx: Context, vmss_id: str, body, required: bool) -> list[dict]:
     """The instances an action names ({"instanceIds": [...]}); all of them when none is named."""
     ids = (body or {}).get("instanceIds") if isinstance(body, dict) else None
-    members = instances(ctx, vmss_id)
+    members = instances(ctx, vmss_id, terminating=True)
     if not ids:
         if required:
             raise ArmError(400, "InvalidParameter", "Required parameter 'instanceIds' is missing (null).",
                            target="instanceIds")
-        return members
+        return [m for m in members if not scheduled_events.terminating(m)]
     by_id = {m["instanceId"]: m for m in members}
     unknown = [str(i) for i in ids if str(i) not in by_id]
     if unknown:

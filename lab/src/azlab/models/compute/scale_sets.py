@@ -19,6 +19,7 @@ import uuid
 from azlab.models.base import Context, NameRule, ResourceType, require_props
 from azlab.models.compute import rolling_upgrades, scale_set_extensions as extensions, scale_set_rules as rules
 from azlab.models.compute import scale_set_overprovision as overprovision, scale_set_repairs as auto_repairs
+from azlab.models.compute import scheduled_events
 from azlab.models.compute.catalog import VM_SIZES, find_image, find_size
 from azlab.models.compute.common import (
     VMSS_TYPE, choice, iso_time, property_change_not_allowed, required_parameter, status,
@@ -162,10 +163,13 @@ class ScaleSetType(ResourceType):
             (old or {}).get("extensionProfile"))
         if extension_profile is not None:
             profile["extensionProfile"] = extension_profile
-        for key in ("diagnosticsProfile", "priority", "evictionPolicy", "billingProfile", "scheduledEventsProfile",
-                    "securityProfile", "licenseType"):
+        for key in ("diagnosticsProfile", "priority", "evictionPolicy", "billingProfile", "securityProfile",
+                    "licenseType"):
             if requested.get(key) is not None:
                 profile[key] = requested[key]
+        scheduled = scheduled_events.parse_profile(requested.get("scheduledEventsProfile"))
+        if scheduled is not None:
+            profile["scheduledEventsProfile"] = scheduled
         return profile, guest, image, protected
 
     @staticmethod
@@ -267,7 +271,7 @@ class ScaleSetType(ResourceType):
             candidates = []
             rule = (vmss["properties"].get("scaleInPolicy") or {}).get("rules", ["Default"])[0]
             for gone in choose_scale_in(settled, len(settled) - want, rule):
-                self._remove_instance(ctx, gone)
+                self._retire(ctx, vmss, gone)
                 settled.remove(gone)
         members, added = settled + candidates, []
         new = want - len(members)
@@ -307,6 +311,41 @@ class ScaleSetType(ResourceType):
         ctx.store.put(body["id"], INSTANCE_TYPE, body)
         members.append(body)
         return body
+
+    def _retire(self, ctx: Context, vmss: dict, instance: dict) -> None:
+        """Scale-in and deleteInstances: with a terminate notification the instance waits for
+        its Terminate event to be approved or due (``finish_terminations``), else it goes now.
+        A lab without a data plane has no guest to notify, nor a clock to end the wait."""
+        minutes = scheduled_events.timeout_minutes(vmss["properties"]["virtualMachineProfile"])
+        if minutes is None or ctx.no_guest_reason:
+            self._remove_instance(ctx, instance)
+            return
+        scheduled_events.schedule(instance, minutes, ctx.now())
+        scheduled_events.bump(vmss)
+        ctx.store.put(instance["id"], INSTANCE_TYPE, instance)
+
+    def finish_terminations(self, ctx: Context, vmss: dict, now: float, seconds_per_minute: float) -> list[str]:
+        """Delete the instances whose Terminate event was approved or is due; their IDs."""
+        gone = [m for m in instances(ctx, vmss["id"], terminating=True)
+                if scheduled_events.due(m, now, seconds_per_minute)]
+        for member in gone:
+            self._remove_instance(ctx, member)
+        if gone:
+            scheduled_events.bump(vmss)
+            ctx.store.put(vmss["id"], VMSS_TYPE, vmss)
+        return [member["instanceId"] for member in gone]
+
+    def approve_events(self, ctx: Context, vmss: dict, event_ids: set[str]) -> bool:
+        """StartRequests from an instance's Scheduled Events: whether any event of the set was approved."""
+        approved = False
+        for member in instances(ctx, vmss["id"], terminating=True):
+            if scheduled_events.approve(member, event_ids):
+                ctx.store.put(member["id"], INSTANCE_TYPE, member)
+                approved = True
+        if approved:
+            scheduled_events.bump(vmss)
+            ctx.store.put(vmss["id"], VMSS_TYPE, vmss)
+        return approved
 
     @staticmethod
     def _remove_instance(ctx: Context, instance: dict) -> None:
@@ -419,9 +458,10 @@ class ScaleSetType(ResourceType):
 
     def action_delete_instances(self, ctx: Context, rid: ResourceId, body: dict) -> None:
         vmss = self.get_item(ctx, rid)
-        deleted = check_instance_ids(ctx, vmss["id"], body, required=True)
+        deleted = [m for m in check_instance_ids(ctx, vmss["id"], body, required=True)
+                   if not scheduled_events.terminating(m)]  # already on their way out
         for member in deleted:
-            self._remove_instance(ctx, member)
+            self._retire(ctx, vmss, member)
         overprovision.after_delete(vmss, instances(ctx, vmss["id"]), deleted)
         ctx.store.put(vmss["id"], VMSS_TYPE, vmss)
 
