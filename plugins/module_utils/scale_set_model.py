@@ -71,6 +71,11 @@ def problems(params):
     if needs and len(sources) > 1:
         out.append("health_probe_id: {0} takes one health source, not both the load balancer probe and the "
                    "Application Health extension".format(needs[0]))
+    notification = params.get("terminate_notification") or {}
+    timeout = notification.get("timeout")
+    if notification.get("enabled", True) and timeout is not None \
+            and not 300 <= (duration_seconds(timeout) or 0) <= 900:
+        out.append("terminate_notification.timeout: {0!r} must be PT5M to PT15M".format(timeout))
     repairs = params.get("automatic_repairs") or {}
     grace = repairs.get("grace_period")
     if grace is not None and not 600 <= (duration_seconds(grace) or 0) <= 5400:
@@ -141,6 +146,11 @@ def managed_fields(params):
                                                       or "Premium_LRS"}}},
         "networkProfile": network,
     }
+    notification = params.get("terminate_notification")
+    if notification is not None:
+        enabled = notification.get("enabled", True)
+        profile["scheduledEventsProfile"] = {"terminateNotificationProfile": dict(
+            {"enable": enabled}, **({"notBeforeTimeout": notification.get("timeout") or "PT5M"} if enabled else {}))}
     extensions = [_extension(dict(ext, protected_settings=None)) for ext in params.get("extensions") or []]
     if extensions:
         profile["extensionProfile"] = {"extensions": extensions}
@@ -265,6 +275,8 @@ def view(body):
             "sku": body.get("sku"), "upgrade_policy": props.get("upgradePolicy"),
             "automatic_repairs_policy": props.get("automaticRepairsPolicy"),
             "scale_in_policy": props.get("scaleInPolicy"), "overprovision": props.get("overprovision"),
+            "terminate_notification": ((props.get("virtualMachineProfile") or {}).get("scheduledEventsProfile")
+                                       or {}).get("terminateNotificationProfile"),
             "platform_fault_domain_count": props.get("platformFaultDomainCount"),
             "health_probe_id": ((props.get("virtualMachineProfile") or {}).get("networkProfile") or {}).get(
                 "healthProbe", {}).get("id"),

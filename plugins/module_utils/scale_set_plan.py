@@ -51,6 +51,7 @@ SCALE_SET_DEFAULTS = {
     'health_source': 'probe',
     'automatic_repairs': {'enabled': False, 'grace_period': 'PT10M', 'repair_action': 'Replace'},
     'scale_in_policy': {'rule': 'Default', 'force_deletion': False},
+    'terminate_notification': {'enabled': True, 'timeout': 'PT5M'},
 }
 AUTOSCALE_DEFAULTS = {
     'enabled': False,
@@ -207,6 +208,26 @@ def _duration(value, low, high, path, errors):
     return seconds
 
 
+def drain_seconds(params):
+    """How long an instance that Azure is about to delete drains before it lets Azure go on:
+    the probe's threshold of failed probes, one probe more that may be under way, and 5 s
+    for the requests in flight."""
+    return params['probe_interval'] * (params['probe_threshold'] + 1) + 5
+
+
+def _check_terminate_notification(params, notification, errors):
+    path = var('scale_set') + '.terminate_notification'
+    if not notification['enabled']:
+        return
+    seconds = _duration(notification['timeout'], 'PT5M', 'PT15M', path + '.timeout', errors)
+    if seconds is not None and seconds < drain_seconds(params):
+        errors.append('{0}.timeout: {1} is shorter than an instance\'s drain ({2} s: webfarm_probe_interval {3} s x '
+                      '(webfarm_probe_threshold {4} + 1) + 5 s); Azure would delete instances that still take '
+                      'requests. Raise the timeout (up to PT15M) or probe more often'.format(
+                          path, notification['timeout'], drain_seconds(params), params['probe_interval'],
+                          params['probe_threshold']))
+
+
 def _check_scale_set(scale_set, errors):
     path = var('scale_set')
     _within(scale_set['fault_domains'], 1, MAX_FAULT_DOMAINS, path + '.fault_domains', errors,
@@ -288,6 +309,7 @@ def check(params, subnet, ports_ok, errors):
     check_vm_count(params, errors, MAX_INSTANCES, 'a scale set in one placement group')
     scale_set, autoscale = settings(params, errors)
     _check_scale_set(scale_set, errors)
+    _check_terminate_notification(params, scale_set['terminate_notification'], errors)
     _check_autoscale(params, autoscale, errors)
     peak, why = _peak(peak_parts(params, scale_set, autoscale))
     if subnet is not None:
@@ -352,6 +374,10 @@ def build(params, load_balancer):
         'upgrade_policy': {'mode': scale_set['upgrade_mode'], 'rolling': scale_set['rolling']},
         'automatic_repairs': scale_set['automatic_repairs'],
         'scale_in_policy': scale_set['scale_in_policy'],
+        # Scheduled Events' notice before a scale-in deletes an instance, and how long the
+        # instance drains in it (the responder cloud-init installs)
+        'terminate_notification': scale_set['terminate_notification'],
+        'drain_seconds': drain_seconds(params),
         'health_source': scale_set['health_source'],
         'health_extension': _health_extension(params, scale_set),
         'peak_instances': peak,

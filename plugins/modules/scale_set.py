@@ -164,6 +164,23 @@ options:
         type: str
         choices: [Replace, Restart, Reimage]
         default: Replace
+  terminate_notification:
+    description:
+      - Scheduled Events' terminate notification (C(scheduledEventsProfile.terminateNotificationProfile)).
+        When enabled, Azure does not delete an instance at once when the set scales in or deletes it; it posts
+        a C(Terminate) event in the instance metadata service of the set's instances and deletes the instance
+        when the instance approves the event or the timeout ends. The time the instance has to drain.
+      - Not given, the set keeps what it has.
+    type: dict
+    suboptions:
+      enabled:
+        description: Whether Azure notifies before it deletes an instance.
+        type: bool
+        default: true
+      timeout:
+        description: ISO 8601 duration, C(PT5M) to C(PT15M) (Azure's C(notBeforeTimeout)).
+        type: str
+        default: PT5M
   scale_in_policy:
     description: Which instances go first when the capacity goes down.
     type: dict
@@ -310,6 +327,8 @@ class ScaleSet(WebfarmModuleBase):
             automatic_repairs=dict(type="dict", options=dict(
                 enabled=dict(type="bool", default=False), grace_period=dict(type="str", default="PT10M"),
                 repair_action=dict(type="str", choices=["Replace", "Restart", "Reimage"], default="Replace"))),
+            terminate_notification=dict(type="dict", options=dict(
+                enabled=dict(type="bool", default=True), timeout=dict(type="str", default="PT5M"))),
             scale_in_policy=dict(type="dict", options=dict(
                 rule=dict(type="str", choices=["Default", "OldestVM", "NewestVM"], default="Default"),
                 force_deletion=dict(type="bool", default=False))),

@@ -4,11 +4,13 @@ scale set of 3 instances, Rolling with the load balancer's probe as health sourc
 with the web server cloud-init set up at creation and SSH on its NAT pool port; a second run
 changes nothing and makes no ARM write. Under load (8 clients, 50 req/s): a new app version is
 a new model that Azure rolls out one instance at a time while the playbook follows it, and
-every instance ends on it with no failed request; a model whose web server never starts stops
-the rolling upgrade on the policy after its first batch while the rest keeps serving, again
-with no failed request. Then teardown.
+every instance ends on it with no failed request; a CPU load makes autoscale add an instance
+and its end makes autoscale remove one, which drains itself on Azure's Terminate event before
+it goes, again with no failed request; a model whose web server never starts stops the rolling
+upgrade on the policy after its first batch while the rest keeps serving, again with no failed
+request. Then teardown.
 
-The figures (first-run and no-op wall time, rollout time against its lower bound) are printed
+The figures (first-run and no-op wall time, rollout time, autoscale reaction times) are printed
 (pytest -s) and written to tests/output/scale_set_figures.json.
 """
 
@@ -16,11 +18,15 @@ from __future__ import annotations
 
 import json
 import socket
+import subprocess
 import threading
 import time
 from pathlib import Path
 
 import pytest
+
+from azlab.dataplane import podman
+from azlab.dataplane.objects import container_name
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 INVENTORY = "inventories/dev-vmss"
@@ -29,6 +35,7 @@ SET = "app2-vmss"
 INSTANCE_TYPE = "Microsoft.Compute/virtualMachineScaleSets/virtualMachines"
 FIGURES = REPO_ROOT / "tests" / "output" / "scale_set_figures.json"
 # a web server that never comes up: the probe never passes on an instance with this model
+CPU_STOP_FILE = "/tmp/webfarm-test-stop-cpu"
 BROKEN_MODEL = "#cloud-config\nruncmd:\n  - [sh, -c, 'echo this model serves nothing']\n"
 
 
@@ -199,6 +206,82 @@ def test_a_new_version_rolls_out_batch_by_batch_under_load(tier, tmp_path):
     assert steps[-1] == 3 and all(b - a <= 1 for a, b in zip(steps, steps[1:])), steps
     versions = versions_through_lb(lab)
     assert len(versions) == 3 and set(versions.values()) == {"2.0.0"}, versions
+
+
+class CpuLoad:
+    """A busy loop in each given instance's guest (the CPU a traffic peak would burn), until stopped."""
+
+    def __init__(self, instance_ids: list[str]):
+        self.loops = [subprocess.Popen(["podman", "exec", container_name(instance_id), "timeout", "600", "sh", "-c",
+                                        f"while [ ! -e {CPU_STOP_FILE} ]; do :; done"], env=podman.podman_env())
+                      for instance_id in instance_ids]
+        self.instance_ids = instance_ids
+
+    def stop(self) -> None:
+        for instance_id in self.instance_ids:
+            subprocess.run(["podman", "exec", container_name(instance_id), "touch", CPU_STOP_FILE],
+                           env=podman.podman_env(), check=False)
+        for loop in self.loops:
+            loop.wait(timeout=30)
+
+
+def wait_for(predicate, timeout: float, step: float = 1.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = predicate()
+        if found:
+            return found
+        time.sleep(step)
+    return predicate()
+
+
+def test_autoscale_adds_an_instance_under_cpu_load_and_drains_the_one_it_removes(tier, tmp_path, monkeypatch):
+    """Autoscale out under CPU load and back in after it, under HTTP load, with no failed
+    request: the new instance serves only once its probe passes; the instance the scale-in
+    removes gets Azure's Terminate event (the set's terminate notification), and the responder
+    cloud-init installed drains it (probe down, requests in flight done) and approves the event
+    before Azure deletes it. Thresholds the lab's 2 cores reach with 3 busy instances (~60 %
+    each), and a lab minute of 6 s: 5-minute windows and cooldowns last 30 s."""
+    lab = tier.lab
+    autoscale = {"enabled": True, "minimum": 3, "maximum": 4, "scale_out_cpu": 40, "scale_in_cpu": 15}
+    applied, _ = run(lab, extra_vars={"webfarm_app_version": "2.0.0", "webfarm_autoscale": autoscale})
+    assert applied.returncode == 0, applied.output[-6000:]
+    assert applied.recap()["localhost"]["changed"] == 1, "only the autoscale setting changes"
+    monkeypatch.setattr(lab.settings, "seconds_per_minute", 6)
+    before = {body["id"] for body in instances(lab)}
+    leaving: dict[str, dict] = {}
+
+    def capacity() -> int:
+        for body in instances(lab):  # record each Terminate event as the lab keeps it
+            if body.get("_terminate"):
+                leaving[body["id"]] = dict(body["_terminate"])
+        return lab.resources("Microsoft.Compute/virtualMachineScaleSets")[SET]["sku"]["capacity"]
+
+    started = time.monotonic()
+    with lab.load(tier.address, tmp_path / "load-autoscale.jsonl") as load:
+        cpu = CpuLoad(sorted(before))
+        try:
+            assert wait_for(lambda: capacity() == 4, timeout=180), "the CPU load did not scale the set out"
+            tier.figures["autoscale_out_s"] = round(time.monotonic() - started, 1)
+            assert wait_for(lambda: len(versions_through_lb(lab, 40)) == 4, timeout=300), \
+                "the new instance does not serve through the load balancer"
+        finally:
+            cpu.stop()
+        ended = time.monotonic()
+        assert wait_for(lambda: capacity() == 3 and len(instances(lab)) == 3, timeout=300, step=0.5), \
+            "the end of the CPU load did not scale the set back in"
+        tier.figures["autoscale_in_s"] = round(time.monotonic() - ended, 1)
+        time.sleep(2)
+    tier.figures["autoscale_load"] = {key: load.summary[key] for key in ("total", "failed", "rps_achieved")}
+    assert load.summary["failed"] == 0, load.summary
+    assert load.summary["rps_achieved"] >= 45, load.summary
+    [removed] = leaving.values()
+    assert removed["approved"] is True, "the instance did not approve its Terminate event after draining"
+    versions = versions_through_lb(lab)
+    assert len(versions) == 3 and set(versions.values()) == {"2.0.0"}, versions
+    history = lab.server.lab.dataplane_status()["autoscale"]["history"]
+    assert [(action["from"], action["to"], action["outcome"]) for action in history][-2:] == [
+        (3, 4, "succeeded"), (4, 3, "succeeded")]
 
 
 def test_a_model_that_never_serves_stops_the_upgrade_and_the_rest_serves(tier, tmp_path):

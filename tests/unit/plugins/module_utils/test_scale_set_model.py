@@ -68,6 +68,23 @@ def test_problems_name_the_option_and_the_rule():
     one_source = "health_probe_id: upgrade_policy.mode Rolling takes one health source"
     assert model.problems(params(extensions=[health]))[0].startswith(one_source)
     assert model.problems(params(capacity=101)) == ["capacity: 101 is outside 0-100"]
+    assert model.problems(params(terminate_notification=dict(enabled=True, timeout="PT20M"))) == [
+        "terminate_notification.timeout: 'PT20M' must be PT5M to PT15M"]
+    assert model.problems(params(terminate_notification=dict(enabled=False, timeout="PT20M"))) == []
+
+
+def test_a_terminate_notification_is_part_of_the_model_and_compared_as_azure_stores_it():
+    notice = dict(enabled=True, timeout="PT7M")
+    body = model.desired_body(params(terminate_notification=notice), None, salt="s1")
+    assert body["properties"]["virtualMachineProfile"]["scheduledEventsProfile"] == {
+        "terminateNotificationProfile": {"enable": True, "notBeforeTimeout": "PT7M"}}
+    existing = as_azure_returns(body)
+    assert model.differences(params(terminate_notification=notice), existing) == []
+    assert model.differences(params(), existing) == [], "not given: the set keeps what it has"
+    off = model.differences(params(terminate_notification=dict(enabled=False, timeout="PT5M")), existing)
+    assert off == ["properties.virtualMachineProfile.scheduledEventsProfile.terminateNotificationProfile.enable"]
+    assert model.model_changes(off)
+    assert model.view(existing)["terminate_notification"] == {"enable": True, "notBeforeTimeout": "PT7M"}
 
 
 def test_a_new_set_is_one_body_with_everything():

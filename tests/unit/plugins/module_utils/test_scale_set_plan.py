@@ -49,6 +49,9 @@ def test_dev_defaults_plan_the_scale_set():
             'prioritize_unhealthy_instances': True, 'max_surge': False}},
         'automatic_repairs': {'enabled': False, 'grace_period': 'PT10M', 'repair_action': 'Replace'},
         'scale_in_policy': {'rule': 'Default', 'force_deletion': False},
+        'terminate_notification': {'enabled': True, 'timeout': 'PT5M'},
+        # probe every 5 s, 2 failures to go down, one probe under way, 5 s for requests in flight
+        'drain_seconds': 20,
         'health_source': 'probe',
         'health_extension': None,
         # 3 + 1 overprovisioned extra (20 % of 3, rounded up)
@@ -81,7 +84,7 @@ def test_scale_set_options_are_those_of_the_scale_set_module():
     and the health extension an element of its extensions."""
     scale_set = tier_plan.build_plan(params(scale_set={'health_source': 'extension'}))['scale_set']
     options = yaml.safe_load(scale_set_module.DOCUMENTATION)['options']
-    own = ('health_source', 'health_extension', 'peak_instances', 'nat_pool', 'autoscale')
+    own = ('health_source', 'health_extension', 'peak_instances', 'nat_pool', 'autoscale', 'drain_seconds')
     shaped = dict((key, value) for key, value in scale_set.items() if key not in own)
     assert _suboption_names(shaped, options) == []
     assert _suboption_names(scale_set['health_extension'], options['extensions']['suboptions']) == []
@@ -173,6 +176,14 @@ def test_no_health_source_with_manual_upgrades_and_no_repairs():
     assert errors_of(params(scale_set={'health_source': 'none', 'upgrade_mode': 'Automatic'})) == []
 
 
+def test_a_long_drain_fits_a_longer_notice_or_none():
+    slow_probe = dict(probe_interval=100, probe_threshold=2)
+    assert errors_of(params(scale_set={'terminate_notification': {'timeout': 'PT6M'}}, **slow_probe)) == []
+    assert errors_of(params(scale_set={'terminate_notification': {'enabled': False}}, **slow_probe)) == []
+    plan = tier_plan.build_plan(params(scale_set={'terminate_notification': {'enabled': False}}))
+    assert plan['scale_set']['terminate_notification'] == {'enabled': False, 'timeout': 'PT5M'}
+
+
 def test_single_instance_with_opt_in():
     assert errors_of(params(vm_count=1, allow_single_vm=True,
                             autoscale={'enabled': True, 'minimum': 1, 'maximum': 3})) == []
@@ -223,6 +234,15 @@ RULES = [
      'webfarm_scale_set.automatic_repairs.repair_action', 'must be one of Replace, Restart, Reimage'),
     (dict(scale_set={'scale_in_policy': {'rule': 'Newest'}}), 'webfarm_scale_set.scale_in_policy.rule',
      'must be one of Default, OldestVM, NewestVM'),
+    (dict(scale_set={'terminate_notification': {'timeout': 'PT4M'}}),
+     'webfarm_scale_set.terminate_notification.timeout', 'between PT5M and PT15M'),
+    (dict(scale_set={'terminate_notification': {'timeout': 'PT16M'}}),
+     'webfarm_scale_set.terminate_notification.timeout', 'between PT5M and PT15M'),
+    (dict(scale_set={'terminate_notification': {'enabled': 'maybe'}}),
+     'webfarm_scale_set.terminate_notification.enabled', 'is not a boolean'),
+    (dict(probe_interval=100, probe_threshold=2), 'webfarm_scale_set.terminate_notification.timeout',
+     "PT5M is shorter than an instance's drain (305 s: webfarm_probe_interval 100 s x (webfarm_probe_threshold 2 "
+     "+ 1) + 5 s)"),
     # autoscale
     (dict(autoscale={'enabled': True, 'minimum': 4}), 'webfarm_autoscale',
      'webfarm_vm_count 3 (the default capacity) must be between webfarm_autoscale.minimum 4'),
