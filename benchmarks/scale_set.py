@@ -8,8 +8,10 @@ the capacity stays N), its no-op run, one more instance (the time from the write
 instance answering through the load balancer: what one instance needs from nothing to
 serving, which no batch can beat), and ``webfarm_app_version=2.0.0`` (a new model, rolled out
 by Azure one batch after the other) while 8 clients send 50 requests/s. The rollout's lower
-bound is its number of batches times that one-instance time. Asserts nothing (the tests
-assert behaviour).
+bound is its number of batches times that one-instance time. Then the other way to a new
+version: ``playbooks/rolling_patch.yml`` over the instances (2.0.1 in place, one update domain
+per batch, with a reboot), its time against the lower bound its report computes. Asserts
+nothing (the tests assert behaviour).
 
     python benchmarks/scale_set.py [--instances 3] [--profile realistic]
 """
@@ -17,6 +19,7 @@ assert behaviour).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import sys
@@ -26,11 +29,13 @@ import urllib.request
 
 from azlab.loadgen import LoadConfig, LoadGenerator
 
-from _lab import fresh_lab
+from _lab import ROOT, fresh_lab
 
 VMSS = "inventories/dev-vmss"
 # one instance per batch: the dev-vmss policy's 34 % of 3; computed for N below
 BATCH_PERCENT = 34
+# the rolling patch's maintenance: a new app version in place (the tests' fixture)
+APP_VERSION_TASKS = ROOT / "tests" / "integration" / "playbooks" / "fixtures" / "app_version.yml"
 
 
 def _hosts_through_lb(address: str, count: int = 20) -> set[str]:
@@ -52,7 +57,7 @@ def _availability_set(count: int, profile: str) -> float:
 
 
 def _scale_set(count: int, profile: str) -> dict:
-    tier = {"webfarm_vm_count": count, "webfarm_autoscale": {"enabled": False, "minimum": 1, "maximum": count + 1}}
+    tier = {"webfarm_vm_count": count, "webfarm_autoscale": {"enabled": False, "minimum": 2, "maximum": count + 1}}
     with fresh_lab(profile) as lab:
         first, _out = lab.playbook("playbooks/scale_set.yml", tier, VMSS)
         noop, _out = lab.playbook("playbooks/scale_set.yml", tier, VMSS)
@@ -63,17 +68,31 @@ def _scale_set(count: int, profile: str) -> dict:
         while len(_hosts_through_lb(address) - before) == 0:
             time.sleep(1)
         one_instance = time.perf_counter() - started
-        lab.playbook("playbooks/scale_set.yml", tier, VMSS)
-        load = LoadGenerator(LoadConfig(url=f"http://{address}/version.json", rate=50.0, clients=8))
-        summary: dict = {}
-        thread = threading.Thread(target=lambda: summary.update(load.run()), daemon=True)
-        thread.start()
-        try:
+        lab.playbook("playbooks/scale_set.yml", tier, VMSS)  # back to N: the instance drains and goes
+        with _load(address) as summary:
             rollout, _out = lab.playbook("playbooks/scale_set.yml", dict(tier, webfarm_app_version="2.0.0"), VMSS)
-        finally:
-            load.stop()
-            thread.join(30)
-        return {"first": first, "noop": noop, "one_instance": one_instance, "rollout": rollout, "load": summary}
+        with _load(address) as patch_load:
+            patch_wall, _out = lab.playbook("playbooks/rolling_patch.yml", dict(
+                tier, webfarm_app_version="2.0.0", rolling_patch_reboot="always",
+                rolling_patch_tasks_file=str(APP_VERSION_TASKS), rolling_patch_expected_version="2.0.1",
+                rolling_patch_report_dir=str(lab.work / "reports")), VMSS)
+        report = json.loads(next((lab.work / "reports").glob("*.json")).read_text())
+        return {"first": first, "noop": noop, "one_instance": one_instance, "rollout": rollout, "load": summary,
+                "patch": {"wall": patch_wall, "report": report, "load": patch_load}}
+
+
+@contextlib.contextmanager
+def _load(address: str):
+    """8 clients at 50 requests/s through the LB while the block runs; the summary afterwards."""
+    load = LoadGenerator(LoadConfig(url=f"http://{address}/version.json", rate=50.0, clients=8))
+    summary: dict = {}
+    thread = threading.Thread(target=lambda: summary.update(load.run()), daemon=True)
+    thread.start()
+    try:
+        yield summary
+    finally:
+        load.stop()
+        thread.join(30)
 
 
 def main(argv: list[str]) -> int:
@@ -97,6 +116,11 @@ def main(argv: list[str]) -> int:
     load = vmss["load"]
     print(f"requests through the LB during the rollout: {load.get('failed')} failed of {load.get('total')} "
           f"({load.get('rps_achieved')} req/s, 8 clients, new connection each)")
+    report, load = vmss["patch"]["report"], vmss["patch"]["load"]
+    print(f"rolling patch over the instances (one update domain per batch, {len(report['batches'])} batches, "
+          f"reboot): {report['duration_s']:.1f} s, lower bound {report['lower_bound_s']:.1f} s (ratio "
+          f"{report['duration_s'] / report['lower_bound_s']:.2f}); playbook wall {vmss['patch']['wall']:.1f} s; "
+          f"{load.get('failed')} failed of {load.get('total')} requests")
     return 0
 
 
