@@ -115,9 +115,11 @@ class _Handler(BaseHTTPRequestHandler):
         self._answer("POST")
 
     def _answer(self, method: str) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
         try:
+            length = self.headers.get("Content-Length") or "0"
+            if not length.isdigit():
+                raise Answer(400, "Bad request. Invalid Content-Length")
+            body = self.rfile.read(int(length)) if int(length) else b""
             content_type, text = self.server.service.answer(
                 self.server.vnet_key, self.client_address[0], method, self.path, self.headers, body)
             status = 200
