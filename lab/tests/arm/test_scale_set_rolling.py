@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 
 from azlab.dataplane import gates
+from azlab.dataplane import rolling
 from azlab.dataplane.rolling import RollingUpgrades, out_of_rotation_nics
 from azlab.models.compute.catalog import find_image
 from azlab.models.compute.common import INSTANCE_TYPE
@@ -138,6 +139,51 @@ def test_an_upgraded_instance_that_stays_unhealthy_stops_the_upgrade(cloud):
     assert status["error"]["code"] == "MaxUnhealthyUpgradedInstancePercentExceededInRollingUpgrade"
     assert status["progress"]["failedInstanceCount"] == 1 and status["progress"]["successfulInstanceCount"] == 0
     assert models_applied(cloud) == [True, False, False], "no batch after the breach"
+
+
+def test_the_health_wait_is_azures_five_minutes_on_the_labs_time_scale(cloud):
+    """HEALTH_WAIT_SECONDS (Azure's 300 s) lasts 5 Azure minutes of LabSettings.seconds_per_minute,
+    read on every pass (a test may change the scale of a running lab); a value set on the
+    upgrader wins until it is set back to None."""
+    assert rolling.HEALTH_WAIT_SECONDS == 300.0 and rolling.health_wait(60) == 300.0
+    cloud.lab.settings.seconds_per_minute = 60
+    assert cloud.upgrader.health_wait_seconds == 300.0, "real time by default"
+    cloud.lab.settings.seconds_per_minute = 6
+    assert cloud.upgrader.health_wait_seconds == pytest.approx(30.0)
+    cloud.lab.settings.seconds_per_minute = 0.6
+    assert cloud.upgrader.health_wait_seconds == pytest.approx(3.0)
+    cloud.upgrader.health_wait_seconds = 40
+    assert cloud.upgrader.health_wait_seconds == 40
+    cloud.upgrader.health_wait_seconds = None
+    assert cloud.upgrader.health_wait_seconds == pytest.approx(3.0)
+
+
+@pytest.mark.parametrize("seconds_per_minute", [60, 12])
+def test_an_unhealthy_upgraded_instance_fails_after_the_scaled_health_wait_not_before(
+        cloud, monkeypatch, seconds_per_minute):
+    """The batch of an instance that never passes its probe waits exactly the scaled wait
+    (5 Azure minutes: 300 s in real time, 60 s at 12 s per minute), then the upgrade faults."""
+    clock = [1_000_000.0]
+    monkeypatch.setattr(rolling.time, "time", lambda: clock[0])
+    cloud.lab.settings.seconds_per_minute = seconds_per_minute
+    wait = 5 * seconds_per_minute
+    assert cloud.put_set(cloud.rolling_body(maxUnhealthyUpgradedInstancePercent=0)).status_code == 201
+    cloud.all_up()
+    cloud.new_model()
+    assert cloud.step()["runningStatus"]["code"] == "RollingForward"  # batch chosen: draining
+    [batch] = [body["instanceId"] for body in cloud.stored() if body.get("_rolling_out")]
+    assert cloud.step()["runningStatus"]["code"] == "RollingForward"  # upgrading from now on
+    upgrading_since = clock[0]
+    cloud.probe(batch, "Down")  # its new model never serves
+    clock[0] = upgrading_since + wait - 1
+    status = cloud.step()
+    assert status["runningStatus"]["code"] == "RollingForward", status
+    assert status["progress"]["failedInstanceCount"] == 0 and status["progress"]["inProgressInstanceCount"] == 1
+    clock[0] = upgrading_since + wait
+    status = cloud.step()
+    assert status["runningStatus"]["code"] == "Faulted", status
+    assert status["error"]["code"] == "MaxUnhealthyUpgradedInstancePercentExceededInRollingUpgrade"
+    assert status["progress"]["failedInstanceCount"] == 1 and status["progress"]["successfulInstanceCount"] == 0
 
 
 def test_too_many_unhealthy_instances_stop_the_upgrade_before_a_batch(cloud):

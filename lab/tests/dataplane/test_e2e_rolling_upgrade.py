@@ -101,7 +101,7 @@ def test_an_instance_that_fails_its_probe_after_the_upgrade_stops_it(tier, datap
         tier.put_set(body)
         assert wait_for(lambda: latest(tier).running_status.code != "RollingForward", timeout=240, step=2)
     finally:
-        dataplane_server.lab.dataplane.rolling.health_wait_seconds = 300
+        dataplane_server.lab.dataplane.rolling.health_wait_seconds = None  # the time scale again
     status = latest(tier)
     assert status.running_status.code == "Faulted"
     assert status.error.code == "MaxUnhealthyUpgradedInstancePercentExceededInRollingUpgrade", status.as_dict()

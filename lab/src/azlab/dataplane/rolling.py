@@ -16,6 +16,12 @@ Each controller pass advances every rolling upgrade that rolls forward
    ``health_wait_seconds`` (or at once for an extension that failed) with those that are not
    counted failed; maxUnhealthyUpgradedInstancePercent is checked, then pauseTimeBetweenBatches.
 
+Azure's fixed wait for an upgraded instance to become healthy (HEALTH_WAIT_SECONDS, five
+minutes) is on the lab's time scale (``LabSettings.seconds_per_minute``, as autoscale's and
+automatic repairs' minutes): ``health_wait_seconds`` reads it on every pass, so a lab (or a
+test) that shortens its minute shortens this wait too. The drain (a few seconds, the lab's own
+choice) and the policy's pauseTimeBetweenBatches (the user's duration) are not scaled.
+
 Health comes from the set's health source (``instance_health``, for automatic repairs too):
 the load balancer probe of ``networkProfile.healthProbe`` as HAProxy found it (the health
 log), or the Application Health extension as it found the application in each guest
@@ -40,8 +46,15 @@ from azlab.models.store import key_of
 LOG = logging.getLogger(__name__)
 #: Azure sends no new flows to a batch being upgraded; the lab waits this long for open ones
 DRAIN_SECONDS = 3.0
-#: how long an upgraded instance may take to become healthy before it counts as failed
+#: how long an upgraded instance may take to become healthy before it counts as failed, in
+#: Azure's real time (five minutes); the lab waits this on its time scale (``health_wait``)
 HEALTH_WAIT_SECONDS = 300.0
+
+
+def health_wait(seconds_per_minute: float) -> float:
+    """HEALTH_WAIT_SECONDS on a time scale where an Azure minute lasts ``seconds_per_minute``
+    seconds (``LabSettings.seconds_per_minute``; 60 is real time)."""
+    return HEALTH_WAIT_SECONDS * seconds_per_minute / 60
 
 
 def probe_health(store, vmss: dict, members: list[dict]) -> dict[str, bool]:
@@ -100,7 +113,20 @@ class RollingUpgrades:
         self.store = lab.store
         self.made = made
         self.drain_seconds = DRAIN_SECONDS
-        self.health_wait_seconds = HEALTH_WAIT_SECONDS
+        self._health_wait_seconds: float | None = None
+
+    @property
+    def health_wait_seconds(self) -> float:
+        """How long a batch waits for its instances to become healthy: HEALTH_WAIT_SECONDS on
+        the lab's time scale as it is now (a test may change ``settings.seconds_per_minute``
+        while the lab runs), unless a value was set here (None: the time scale again)."""
+        if self._health_wait_seconds is not None:
+            return self._health_wait_seconds
+        return health_wait(self.lab.settings.seconds_per_minute)
+
+    @health_wait_seconds.setter
+    def health_wait_seconds(self, seconds: float | None) -> None:
+        self._health_wait_seconds = seconds
 
     def reconcile(self) -> None:
         ctx = self.lab.context()
