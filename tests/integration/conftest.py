@@ -29,6 +29,13 @@ from azlab.settings import LabSettings, side_by_side_public_ip_range
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ANSIBLE_PLAYBOOK = str(Path(sys.executable).with_name("ansible-playbook"))
+#: How long an Azure minute lasts in the data-plane labs of these tests (LabSettings.seconds_per_minute):
+#: a rolling upgrade's wait for an upgraded instance to become healthy (Azure's 5 minutes) is
+#: 100 s instead of 300 (test_scale_set_variant's broken model waits it out), still four times
+#: what a healthy upgraded instance takes here (~25 s a batch); autoscale's windows and cooldowns
+#: (5 min: 100 s) cannot scale the dev-vmss set out on a 2-core machine (3 instances of 1 vCPU
+#: average at most 67 % CPU, the rule adds one above 70 %) nor in (it is at its minimum).
+DATAPLANE_SECONDS_PER_MINUTE = 20.0
 
 
 @dataclass
@@ -155,7 +162,8 @@ def control_lab(tmp_path_factory) -> LabHandle:
 def dataplane_lab() -> LabHandle:
     """A lab WITH its data plane (VM containers, HAProxy), one per test worker: its VNets are
     network namespaces of its own and its public IPs a /20 of its own, so the labs of two
-    workers run side by side without touching each other.
+    workers run side by side without touching each other. Its Azure minute lasts
+    DATAPLANE_SECONDS_PER_MINUTE seconds.
 
     State in a short /tmp path (HAProxy's unix socket paths must fit in 107 bytes);
     teardown resets the lab, which removes its containers, namespaces and HAProxies."""
@@ -166,7 +174,8 @@ def dataplane_lab() -> LabHandle:
         pytest.skip(f"data plane unavailable: {reason}")
     state_dir = Path(tempfile.mkdtemp(prefix="azwf-"))
     server = LabServer(LabSettings(state_dir=state_dir / "s", arm_port=0, proxy_port=0,
-                                   public_ip_range=side_by_side_public_ip_range(os.environ.get("PYTEST_XDIST_WORKER"))), dataplane=True)
+                                   public_ip_range=side_by_side_public_ip_range(os.environ.get("PYTEST_XDIST_WORKER")),
+                                   seconds_per_minute=DATAPLANE_SECONDS_PER_MINUTE), dataplane=True)
     server.start()
     yield LabHandle(server)
     server.lab.reset()
@@ -181,3 +190,42 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if "dataplane_lab" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.dataplane)
+
+
+def xdist_group(item) -> str | None:
+    """The group pytest-xdist's --dist loadgroup gives a test: its xdist_group marks' names,
+    sorted, joined by "_" (None: no mark)."""
+    names = {str(mark.args[0] if mark.args else mark.kwargs.get("name", "default"))
+             for mark in item.iter_markers("xdist_group")}
+    return "_".join(sorted(names)) if names else None
+
+
+class XdistGroups:
+    """--dist loadgroup on a worker: every test of a group ends its node ID with "@<group>",
+    which is what the controller groups by. pytest-xdist 3.8 writes that suffix into
+    ``item._nodeid``, which pytest 9 no longer reads (``Node.nodeid`` is ``str(item._id)``), so
+    with pytest 9.2 no test had it: every test was a group of its own, test_scale_set_variant's
+    tests ran on both workers and each deployed the module's tier. This puts the suffix where
+    the node ID comes from (after xdist's own hook; nothing to do where that one worked)."""
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(self, config, items):
+        if not getattr(config.option, "loadgroup", False):
+            return
+        for item in items:
+            group = xdist_group(item)
+            if group is None or item.nodeid.endswith(f"@{group}"):
+                continue
+            grouped = f"{item.nodeid}@{group}"
+            if hasattr(item, "_id"):  # pytest >= 9: a structured NodeId
+                from _pytest.nodeid import NodeId
+                item._id = NodeId.parse(grouped)
+            else:
+                item._nodeid = grouped
+            if item.nodeid != grouped:
+                raise pytest.UsageError(f"cannot put {item.nodeid} in its xdist_group {group}: "
+                                        "its tests would be spread over the workers")
+
+
+def pytest_configure(config):
+    config.pluginmanager.register(XdistGroups(), "webfarm-xdist-groups")
