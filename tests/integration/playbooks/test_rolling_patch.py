@@ -130,7 +130,7 @@ def patch_vars(tmp_path: Path, version: str, **more) -> dict:
 
 
 @pytest.mark.dataplane
-@pytest.mark.xdist_group("dev-tier")  # one worker with test_site.py (pytest.ini)
+@pytest.mark.xdist_group("rolling-patch-vmss")  # one worker with the scale-set variant (pytest.ini)
 def test_rolling_patch_under_load(dataplane_lab, tmp_path):
     figures: dict = {"vm_count": len(VMS), "update_domains": 3}
     try:

@@ -120,7 +120,7 @@ def tier(dataplane_lab):
     assert instances(dataplane_lab) == []
 
 
-pytestmark = pytest.mark.xdist_group("vmss-tier")  # one worker, one deploy of the tier (pytest.ini)
+pytestmark = pytest.mark.xdist_group("rolling-patch-vmss")  # one worker, one deploy of the tier (pytest.ini)
 
 
 def test_first_run_deploys_and_every_instance_serves(tier):

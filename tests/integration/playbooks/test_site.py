@@ -95,7 +95,7 @@ def assert_recap_clean(result, hosts: list[str]) -> dict:
 
 
 @pytest.mark.dataplane
-@pytest.mark.xdist_group("dev-tier")  # one worker with test_rolling_patch.py (pytest.ini)
+@pytest.mark.xdist_group("tiers")
 def test_site_deploys_verifies_is_idempotent_and_tears_down(dataplane_lab, tmp_path):
     figures: dict = {"vm_count": len(VMS)}
     try:

@@ -40,7 +40,7 @@ def _env(**extra: str) -> dict[str, str]:
 
 
 @pytest.mark.dataplane
-@pytest.mark.xdist_group("vmss-tier")  # short: on the worker with time to spare (pytest.ini)
+@pytest.mark.xdist_group("tiers")
 def test_nginx_role_molecule_scenario():
     problem = _podman_problem()
     if problem:
