@@ -91,7 +91,7 @@ integration: setup
 	@echo "==> integration: pytest tests/integration (ARM-only tests on 2 workers, then the data-plane ones on 2)"
 	@# dataplane = tests that run a data-plane lab or podman containers; each worker has a
 	@# lab of its own (VNets in its own namespaces, its own public IPs: tests/integration/conftest.py),
-	@# and xdist_group keeps each group (the tiers, the rolling patch, the scale-set variant) on one worker
+	@# and xdist_group keeps each group on one worker, the groups split by measured length (pytest.ini)
 	cd tests/integration && $(call pytest_allow_empty,pytest -p no:cacheprovider -n 2 -m 'not dataplane' .,integration)
 	cd tests/integration && $(call pytest_allow_empty,pytest -p no:cacheprovider -n 2 --dist loadgroup -m dataplane .,integration-dataplane)
 
