@@ -1,8 +1,10 @@
-"""Role azure_ha.webfarm.rolling_patch, entry point plan, run by ansible-playbook against the
-control-plane lab on a tier of its own (the plugin tests' tier.yml): the run it decides
-(new, resumed from the availability set's record, new again once completed), the VMs'
-progress tags of the run, the batches and the hosts it puts into the inventory. The batch
-and report entry points need guests: tests/integration/playbooks/test_rolling_patch.py."""
+"""Roles azure_ha.webfarm.verify (tasks_from members) and rolling_patch (entry point plan) run
+by ansible-playbook against the control-plane lab on a tier of its own (the plugin tests'
+tier.yml, plus a scale set in its backend pool): the members both read (through preflight's
+member_info.yml) for either variant, the run the plan decides (new, resumed from the
+record, new again once completed), the members' progress in it, the batches and the hosts
+it puts into the inventory. The batch and report entry points need guests:
+tests/integration/playbooks/test_rolling_patch.py and test_scale_set_variant.py."""
 
 from __future__ import annotations
 
@@ -24,8 +26,12 @@ def set_health(tier, **states: str) -> None:
     """The rule health of VMs by index: set_health(tier, vm1="Up")."""
     for vm, state in states.items():
         index = int(vm.removeprefix("vm"))
-        tier.lab.server.lab.store.record_health(tier.lb_id, f"{tier.app}-lb-rule-http", tier.ip_configuration_id(index),
-                                                f"10.0.0.{3 + index}", state, f"{state}_test")
+        record_health(tier, tier.ip_configuration_id(index), f"10.0.0.{3 + index}", state)
+
+
+def record_health(tier, ip_configuration: str, address: str, state: str) -> None:
+    tier.lab.server.lab.store.record_health(tier.lb_id, f"{tier.app}-lb-rule-http", ip_configuration, address, state,
+                                            f"{state}_test")
 
 
 def batches(plan: dict) -> list[list[str]]:
@@ -70,3 +76,40 @@ def test_the_plan_decides_the_run_and_resumes_it_from_the_tags(tier):
     again = tier.run(PLAYBOOK, tier_record_state="completed")
     assert again["plan"]["resumed"] is False and again["plan"]["run_id"] >= plan["run_id"]
     assert again["plan"]["skipped_done"] == [] and batches(again["plan"]) == [[vm1], [vm2], [vm3]]
+
+
+def test_a_scale_set_is_read_and_planned_from_its_own_tags(tier):
+    lab = tier.lab
+    scale_set = f"{tier.app}-vmss"
+    set_id = tier.id_of("Microsoft.Compute/virtualMachineScaleSets", scale_set)
+    made = lab.playbook(HERE / "rolling_patch_scale_set.yml", extra_vars={
+        "tier_app": tier.app, "tier_rg": tier.resource_group, "tier_scale_set": scale_set,
+        "tier_ssh_key": (tier.workdir / "id_ed25519.pub").read_text().strip()})
+    assert made.returncode == 0, made.output
+    read = tier.run(PLAYBOOK, tier_scale_set=scale_set, tier_plan=False)
+    members = read["members"]
+    assert [m["name"] for m in members] == [f"{scale_set}_0", f"{scale_set}_1"]
+    assert all(m["instance_id"] and m["private_ip"] for m in members), members
+    assert read["public_ip"]
+    for member in members:
+        record_health(tier, f"{set_id}/virtualMachines/{member['instance_id']}/networkInterfaces/"
+                      f"{member['network_interface']}/ipConfigurations/{member['ip_configuration']}",
+                      member["private_ip"], "Up")
+    # instance 0 done by the recorded run; another run's progress tag is stale
+    tagged = lab.playbook(HERE / "rolling_patch_scale_set.yml", extra_vars={
+        "tier_app": tier.app, "tier_rg": tier.resource_group, "tier_scale_set": scale_set, "tier_tags": {
+            "webfarm_patch_run": "r1", "webfarm_patch_state": "failed",
+            "webfarm_patch_i0": "r1 done restore", "webfarm_patch_i7": "r0 done restore"}})
+    assert tagged.returncode == 0, tagged.output
+
+    mark = lab.mark()
+    checked = tier.run(PLAYBOOK, tier_scale_set=scale_set)
+    plan = checked["plan"]
+    assert (plan["run_id"], plan["resumed"]) == ("r1", True)
+    assert plan["skipped_done"] == [f"{scale_set}_0"] and batches(plan) == [[f"{scale_set}_1"]]
+    assert plan["record_id"].lower() == set_id.lower() and plan["scale_set"] == scale_set
+    tags = tier.arm(set_id)["tags"]
+    assert (tags["webfarm_patch_run"], tags["webfarm_patch_state"]) == ("r1", "running")
+    assert "webfarm_patch_i7" not in tags and tags["webfarm_patch_i0"] == "r1 done restore"
+    # a tags-only PATCH of the set: no instance written
+    assert [w for w in lab.writes_since(mark) if "/virtualMachines/" in w["path"]] == []
