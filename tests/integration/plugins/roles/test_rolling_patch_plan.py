@@ -3,11 +3,13 @@ by ansible-playbook against the control-plane lab on a tier of its own (the plug
 tier.yml, plus a scale set in its backend pool): the members both read (through preflight's
 member_info.yml) for either variant, the run the plan decides (new, resumed from the
 record, new again once completed), the members' progress in it, the batches and the hosts
-it puts into the inventory. The batch and report entry points need guests:
-tests/integration/playbooks/test_rolling_patch.py and test_scale_set_variant.py."""
+it puts into the inventory; the report entry point after a run that stopped (the batch play's
+facts set on the VMs). The batch entry point needs guests: tests/integration/playbooks/
+test_rolling_patch.py and test_scale_set_variant.py."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -113,3 +115,21 @@ def test_a_scale_set_is_read_and_planned_from_its_own_tags(tier):
     assert "webfarm_patch_i7" not in tags and tags["webfarm_patch_i0"] == "r1 done restore"
     # a tags-only PATCH of the set: no instance written
     assert [w for w in lab.writes_since(mark) if "/virtualMachines/" in w["path"]] == []
+
+
+def test_the_report_says_what_each_vm_did_and_fails_naming_the_vm_and_step(tier, tmp_path):
+    set_health(tier, vm1="Up", vm2="Up", vm3="Up")
+    vm1, vm2, vm3 = (f"{tier.app}-vm{n}" for n in (1, 2, 3))
+    result = tier.lab.playbook(HERE / "rolling_patch_report.yml", extra_vars={
+        "tier_app": tier.app, "tier_rg": tier.resource_group, "tier_report_dir": str(tmp_path)})
+    assert result.returncode != 0
+    assert f"{vm2} failed at step reboot (Wait for the VM to come back: timed out)" in result.output, result.output
+    report = json.loads((tmp_path / "rolling-patch-report-run.json").read_text())
+    vms = report["vms"]
+    assert {vm: (record["batch"], record["status"]) for vm, record in vms.items()} == {
+        vm1: (1, "done"), vm2: (2, "failed"), vm3: (3, "not_started")}
+    assert (vms[vm1]["rebooted"], vms[vm1]["version_after"], vms[vm1]["update_domain"]) == (True, "2.0.0", 0)
+    assert (vms[vm2]["failed_step"], vms[vm2]["rebooted"]) == ("reboot", None)
+    assert report["status"] == "failed"
+    tags = tier.arm(tier.id_of("Microsoft.Compute/availabilitySets", f"{tier.app}-as"))["tags"]
+    assert (tags["webfarm_patch_run"], tags["webfarm_patch_state"]) == ("report-run", "failed")
