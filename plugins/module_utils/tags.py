@@ -19,6 +19,7 @@ API_VERSIONS = {
     RESOURCE_GROUP_TYPE.lower(): "2021-04-01",
     "microsoft.compute/virtualmachines": compute.API_VERSION,
     "microsoft.compute/availabilitysets": compute.API_VERSION,
+    "microsoft.compute/virtualmachinescalesets": compute.API_VERSION,
     "microsoft.compute/disks": "2023-10-02",
 }
 NETWORK_NAMESPACE = "microsoft.network"

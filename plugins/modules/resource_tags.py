@@ -41,7 +41,8 @@ options:
     description:
       - api-version of the resource's type.
       - Default for resource groups, C(Microsoft.Compute/virtualMachines), C(Microsoft.Compute/availabilitySets),
-        C(Microsoft.Compute/disks) and every C(Microsoft.Network) type; required for other types.
+        C(Microsoft.Compute/virtualMachineScaleSets), C(Microsoft.Compute/disks) and every C(Microsoft.Network)
+        type; required for other types.
     type: str
 extends_documentation_fragment:
   - azure.azcollection.azure

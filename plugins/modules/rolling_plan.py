@@ -102,13 +102,29 @@ options:
     type: str
     default: ''
   scale_set_tags:
-    description: The scale set's tags (with O(scale_set)).
+    description:
+      - The scale set's tags (with O(scale_set)). Empty, O(record_tags) are taken (the set holds the run
+        record).
     type: dict
     default: {}
   run_id:
-    description: The run id whose progress tags count (with O(scale_set)).
+    description:
+      - The run id whose progress tags count. With O(record_tags), the run to make; empty, the run is
+        decided from the record (see O(record_tags)).
+      - Without O(scale_set), the VMs whose own tags say this run is done with them
+        (C(webfarm_patch_run) = the run id, C(webfarm_patch_state) = V(done)) add to O(completed), those
+        it left unfinished (any other state) to O(in_progress). A VM's tags of another run do not count.
     type: str
     default: ''
+  record_tags:
+    description:
+      - The tags of the resource that holds the run record (the availability set, or the scale set),
+        C(webfarm_patch_run) and C(webfarm_patch_state). Given, the module decides the run and returns it
+        (RV(run_id), RV(resumed)) - O(run_id) when set (resumed when it is the recorded run), else the
+        recorded run when its state is not V(completed), else a new run named by the current UTC time
+        (C(YYYYMMDDTHHMMSSZ)).
+      - Omitted, O(run_id) is taken as given.
+    type: dict
   drain_method:
     description: How the rolling patch takes a member out of rotation (checked with O(scale_set)).
     type: str
@@ -168,6 +184,23 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
+run_id:
+  description: The run the plan is for (O(run_id), or with O(record_tags) the one decided).
+  returned: always
+  type: str
+  sample: 20261205T040000Z
+resumed:
+  description: With O(record_tags), whether the run resumes the recorded run; else V(false).
+  returned: always
+  type: bool
+  sample: false
+members:
+  description: The member records (as given in O(members)) of the VMs to patch, in batch order.
+  returned: success
+  type: list
+  elements: dict
+  sample:
+    - {name: app1-vm1, update_domain: 0, fault_domain: 0, private_ip: 10.0.0.4, nat_port: 50001}
 stale_progress_tags:
   description:
     - With O(scale_set), the names of the set's progress tags left by other runs (the role removes them
@@ -287,7 +320,7 @@ problems:
 '''
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.azure_ha.webfarm.plugins.module_utils import scale_set_patch
+from ansible_collections.azure_ha.webfarm.plugins.module_utils import patch_run
 from ansible_collections.azure_ha.webfarm.plugins.module_utils.rolling_plan import (
     DEFAULT_MAX_UNHEALTHY,
     UPDATE_DOMAIN_ORDER,
@@ -308,24 +341,32 @@ ARGUMENT_SPEC = dict(
     scale_set=dict(type='str', default=''),
     scale_set_tags=dict(type='dict', default={}),
     run_id=dict(type='str', default=''),
+    record_tags=dict(type='dict'),
     drain_method=dict(type='str', default='probe'),
 )
-SCALE_SET_KEYS = ('scale_set', 'scale_set_tags', 'run_id', 'drain_method')
+RUN_KEYS = ('scale_set', 'scale_set_tags', 'run_id', 'record_tags', 'drain_method')
 RESULT_KEYS = ('update_domain_order', 'canary', 'min_in_service', 'max_unhealthy', 'healthy', 'unhealthy',
                'in_progress', 'skipped_done')
 
 
+def batch_members(plan, members):
+    """The member records of the plan's VMs, in batch order."""
+    by_name = dict((member['name'], member) for member in members)
+    return [by_name[name] for batch in plan['batches'] for name in batch['vms']]
+
+
 def main():
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
-    params = dict((key, value) for key, value in module.params.items() if key not in SCALE_SET_KEYS)
+    params = dict((key, value) for key, value in module.params.items() if key not in RUN_KEYS)
     try:
-        plan, stale = scale_set_patch.plan_instances(params, **dict(
-            (key, module.params[key]) for key in SCALE_SET_KEYS))
+        plan, stale, run_id, resumed = patch_run.plan_run(params, **dict(
+            (key, module.params[key]) for key in RUN_KEYS))
     except PlanRefused as refusal:
         module.fail_json(msg='rolling plan refused: %s' % refusal, refused=True, problems=refusal.problems,
                          summary=['refused: %s' % problem for problem in refusal.problems])
     module.exit_json(changed=False, refused=False, plan=plan['batches'], summary=summarize(plan),
-                     stale_progress_tags=stale,
+                     stale_progress_tags=stale, run_id=run_id, resumed=resumed,
+                     members=batch_members(plan, module.params['members']),
                      **dict((key, plan[key]) for key in RESULT_KEYS))
 
 

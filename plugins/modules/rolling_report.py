@@ -68,6 +68,33 @@ options:
         load balancer sends it traffic again.
     type: dict
     required: true
+  hosts:
+    description:
+      - What the batch play left on each VM it worked on, keyed by VM name; given, the module makes
+        C(run.vms) from it (an entry of C(run.vms) replaces the one made for its VM). Each with
+        C(done) (bool), C(failed) (V(null), or C(step), C(task) and C(message) of the failure),
+        C(current_step) (the step it started last, V(null) before any), C(version_before),
+        C(version_after), C(boot_id_before), C(boot_id_after), C(packages_upgraded) and C(steps);
+        a missing key is V(null).
+      - A VM of a batch is V(done) when C(done), V(failed) when it failed or started a step,
+        V(not_started) otherwise (also when missing here); a failed VM's C(failed_step) is its
+        failure's step, else its C(current_step), and its C(message) its failure's task and
+        message, else that it was unreachable or stopped during the step; C(rebooted) compares the
+        boot ids.
+    type: dict
+  members:
+    description:
+      - With O(hosts), the member records of the VMs (C(name), C(update_domain), C(fault_domain)), as
+        M(azure_ha.webfarm.rolling_plan) returns them.
+    type: list
+    elements: dict
+    default: []
+  skipped_done:
+    description:
+      - With O(hosts), the VMs the run had already patched (V(skipped_done) in the report, in no batch).
+    type: list
+    elements: str
+    default: []
   basename:
     description:
       - The name of both files without their extension. Defaults to C(rolling-patch-<run_id>).
@@ -265,11 +292,15 @@ from ansible_collections.azure_ha.webfarm.plugins.module_utils.rolling_report im
     build_report,
     summarize,
 )
+from ansible_collections.azure_ha.webfarm.plugins.module_utils.rolling_outcome import vm_records
 from ansible_collections.azure_ha.webfarm.plugins.module_utils.rolling_report_html import render_html
 
 ARGUMENT_SPEC = dict(
     path=dict(type='path', required=True),
     run=dict(type='dict', required=True),
+    hosts=dict(type='dict'),
+    members=dict(type='list', elements='dict', default=[]),
+    skipped_done=dict(type='list', elements='str', default=[]),
     basename=dict(type='str'),
 )
 
@@ -309,8 +340,14 @@ def write_if_different(module, path, text):
 
 def main():
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    run = module.params['run']
+    if module.params['hosts'] is not None:
+        vms = vm_records(run['batches'], module.params['members'], module.params['hosts'],
+                         module.params['skipped_done'])
+        vms.update(run.get('vms') or {})
+        run = dict(run, vms=vms)
     try:
-        report = build_report(module.params['run'])
+        report = build_report(run)
     except ReportError as error:
         module.fail_json(msg='rolling report: run: %s' % error, problems=error.problems)
     basename = module.params['basename'] or 'rolling-patch-%s' % report['run_id']

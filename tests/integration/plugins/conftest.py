@@ -53,13 +53,24 @@ class Tier:
         return json.loads(out.read_text()) if out.exists() else {"_output": result.output}
 
 
-@pytest.fixture(scope="session")
-def tier(control_lab, tmp_path_factory) -> Tier:
-    workdir = tmp_path_factory.mktemp("webfarm-plugins")
+def build_tier(control_lab, workdir: Path, app: str = APP, resource_group: str = RESOURCE_GROUP) -> Tier:
+    """fixtures/tier.yml run on the lab for this app, in this resource group."""
     key = workdir / "id_ed25519"
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
-    built = Tier(control_lab, APP, RESOURCE_GROUP, workdir)
+    built = Tier(control_lab, app, resource_group, workdir)
     result = control_lab.playbook(HERE / "fixtures" / "tier.yml", extra_vars={
-        "tier_app": APP, "tier_rg": RESOURCE_GROUP, "tier_ssh_key": key.with_suffix(".pub").read_text().strip()})
+        "tier_app": app, "tier_rg": resource_group, "tier_ssh_key": key.with_suffix(".pub").read_text().strip()})
     assert result.returncode == 0, result.output
     return built
+
+
+@pytest.fixture(scope="session")
+def tier(control_lab, tmp_path_factory) -> Tier:
+    return build_tier(control_lab, tmp_path_factory.mktemp("webfarm-plugins"))
+
+
+@pytest.fixture(scope="session")
+def tier_factory(control_lab, tmp_path_factory):
+    """tier_factory(app, resource_group): a tier of its own, for tests that change what the
+    shared tier's tests read (its health, its tags)."""
+    return lambda app, resource_group: build_tier(control_lab, tmp_path_factory.mktemp(app), app, resource_group)

@@ -31,6 +31,7 @@ def test_resource_type(rid, expected):
 @pytest.mark.parametrize("rtype, expected", [
     ("Microsoft.Resources/resourceGroups", "2021-04-01"),
     ("microsoft.compute/VIRTUALMACHINES", "2024-07-01"),
+    ("Microsoft.Compute/virtualMachineScaleSets", "2024-07-01"),
     ("Microsoft.Compute/disks", "2023-10-02"),
     ("Microsoft.Network/networkInterfaces", "2024-05-01"),
     ("Microsoft.Network/loadBalancers/backendAddressPools", "2024-05-01"),

@@ -126,3 +126,21 @@ def test_wrong_option_type_fails_on_the_argument_spec(capsys):
     assert code == 1
     assert 'min_in_service' in result['msg']
     assert 'int' in result['msg']
+
+
+def test_the_run_is_decided_from_the_record_and_the_members_come_in_batch_order(capsys):
+    members = [dict(m) for m in MEMBERS]
+    members[0]['tags'] = {'webfarm_patch_run': 'r1', 'webfarm_patch_state': 'done'}
+    code, result = run_module(capsys, members=members, health=HEALTH,
+                              record_tags={'webfarm_patch_run': 'r1', 'webfarm_patch_state': 'failed'})
+    assert code == 0
+    assert (result['run_id'], result['resumed']) == ('r1', True)
+    assert result['skipped_done'] == ['app1-vm1']
+    assert [m['name'] for m in result['members']] == ['app1-vm4', 'app1-vm2', 'app1-vm5', 'app1-vm3', 'app1-vm6']
+    assert result['members'][0] == members[3]
+
+
+def test_without_a_record_the_run_id_is_as_given_and_not_resumed(capsys):
+    code, result = run_module(capsys, members=MEMBERS, health=HEALTH)
+    assert code == 0
+    assert (result['run_id'], result['resumed']) == ('', False)
