@@ -35,6 +35,8 @@ options:
       - C(automatic_repairs) - C(enabled) (bool), C(grace_period) C(PT10M)-C(PT90M), C(repair_action)
         C(Replace), C(Restart) or C(Reimage).
       - C(scale_in_policy) - C(rule) C(Default), C(OldestVM) or C(NewestVM), C(force_deletion) (bool).
+      - C(terminate_notification) - C(enabled) (bool), C(timeout) C(PT5M)-C(PT15M) and at least the instances'
+        drain (I(probe_interval) x (I(probe_threshold) + 1) + 5 s, C(drain_seconds) in RV(plan.scale_set)).
       - The subnet needs an address, and the NAT pool (from I(nat_frontend_port_base), at most port 65534,
         not containing the HTTP, HTTPS and probe ports) a port, for each instance the set can have at once
         (C(peak_instances) in RV(plan.scale_set)).
@@ -58,6 +60,9 @@ options:
       scale_in_policy:
         rule: Default
         force_deletion: false
+      terminate_notification:
+        enabled: true
+        timeout: PT5M
   autoscale:
     description:
       - Autoscale of the scale set by CPU (I(variant=scale_set) only), merged over the defaults like

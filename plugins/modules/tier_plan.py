@@ -323,9 +323,11 @@ plan:
       sample: availability_set
     scale_set:
       description:
-        - The scale set, only with O(variant=scale_set). C(name) to C(scale_in_policy) are options of
+        - The scale set, only with O(variant=scale_set). C(name) to C(terminate_notification) are options of
           M(azure_ha.webfarm.scale_set) (C(health_extension) an element of its C(extensions), null unless
           the health source is C(extension)).
+        - C(drain_seconds) - how long an instance drains on Azure's Terminate event before it approves it
+          (I(probe_interval) x (I(probe_threshold) + 1) + 5 s; the role's cloud-init installs the responder).
         - C(peak_instances) - the most instances the set has at once - the largest capacity (O(vm_count) or
           the autoscale maximum), overprovisioned extras (20 %, rounded up) and the surge of a rolling batch
           with C(max_surge).
@@ -349,6 +351,8 @@ plan:
                     prioritize_unhealthy_instances: true, max_surge: false}
         automatic_repairs: {enabled: false, grace_period: PT10M, repair_action: Replace}
         scale_in_policy: {rule: Default, force_deletion: false}
+        terminate_notification: {enabled: true, timeout: PT5M}
+        drain_seconds: 20
         health_source: probe
         health_extension: null
         peak_instances: 4
