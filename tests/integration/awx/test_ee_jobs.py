@@ -48,6 +48,10 @@ TIER = {"webfarm_app": "app1", "webfarm_env": "dev", "webfarm_location": "eastus
         "webfarm_update_domains": 2, "webfarm_admin_source_prefixes": ["127.0.0.0/8"],
         "webfarm_admin_password": ADMIN_PASSWORD}
 AZURE_CREDENTIAL_ENV = ("AZURE_SUBSCRIPTION_ID", "AZURE_CLIENT_ID", "AZURE_TENANT", "AZURE_SECRET")
+# The EE runs as uid 1000 (ansible-builder's default): AWX's rootless podman maps it
+# to the user that owns the job's private data dir; rootful podman (ours) does not,
+# so the job containers run as root here, a user that can read the data dir as AWX's can.
+CONTAINER_OPTIONS = ["--network=host", "--user=0"]
 JOB_ENV = ("HTTPS_PROXY", "https_proxy", "NO_PROXY", "no_proxy", "REQUESTS_CA_BUNDLE")
 
 
@@ -113,7 +117,7 @@ class Jobs:
                        **extravars},
             envvars=self.env, ssh_key=self.ssh_key, cmdline="--check" if check else None,
             process_isolation=True, process_isolation_executable="podman", container_image=self.image,
-            container_options=["--network=host"], container_volume_mounts=[f"{self.ca_bundle}:{self.ca_bundle}:ro"],
+            container_options=CONTAINER_OPTIONS, container_volume_mounts=[f"{self.ca_bundle}:{self.ca_bundle}:ro"],
             quiet=True, timeout=900)
         self.times[name] = round(time.monotonic() - started, 1)
         stdout = runner.stdout.read()
@@ -161,7 +165,7 @@ def test_job_templates_in_ee(dataplane_lab, ee_image, tmp_path):
         out, err, rc = ansible_runner.run_command(
             executable_cmd="ansible-inventory", cmdline_args=["-i", "project/inventory/webfarm.yml", "--list"],
             private_data_dir=str(private), envvars=jobs.env, process_isolation=True,
-            process_isolation_executable="podman", container_image=ee_image, container_options=["--network=host"],
+            process_isolation_executable="podman", container_image=ee_image, container_options=CONTAINER_OPTIONS,
             container_volume_mounts=[f"{jobs.ca_bundle}:{jobs.ca_bundle}:ro"], quiet=True)
         jobs.times["inventory_update"] = round(time.monotonic() - started, 1)
         assert rc == 0, out[-3000:] + err[-3000:]
