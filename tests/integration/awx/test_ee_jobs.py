@@ -73,6 +73,22 @@ def _record(key: str, value) -> None:
     FIGURES.write_text(json.dumps(figures, indent=2) + "\n")
 
 
+def release_ssh_key_fifo(private: Path) -> None:
+    """ansible-runner hands the Machine credential's key to ssh-agent through a fifo
+    written by a non-daemon thread; a job that never read it (a container that could
+    not start) would keep pytest from exiting. Reading it ends that thread."""
+    for fifo in private.glob("artifacts/*/ssh_key_data"):
+        if fifo.is_fifo():
+            handle = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+            try:
+                time.sleep(0.2)
+                os.read(handle, 65536)
+            except BlockingIOError:
+                pass
+            finally:
+                os.close(handle)
+
+
 def awx_credential_env(lab_env: dict[str, str]) -> dict[str, str]:
     """What AWX's azure_rm injector puts into a job's environment for a service principal
     credential (subscription, client, tenant, secret; no cloud_environment: the lab is
@@ -120,6 +136,7 @@ class Jobs:
             container_options=CONTAINER_OPTIONS, container_volume_mounts=[f"{self.ca_bundle}:{self.ca_bundle}:ro"],
             quiet=True, timeout=900)
         self.times[name] = round(time.monotonic() - started, 1)
+        release_ssh_key_fifo(private)
         stdout = runner.stdout.read()
         (OUTPUT / f"awx_ee_{name}.log").write_text(stdout)
         events = list(runner.events)
