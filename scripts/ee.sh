@@ -26,6 +26,11 @@ FORCE=0
 step() { printf '==> ee: %s\n' "$*" >&2; }
 t0=$SECONDS
 
+# one build at a time per checkout (test workers, make ee)
+mkdir -p "$OUT"
+exec 9>"$OUT/.lock"
+flock 9
+
 # 1. the collections, as tarballs: this one built, the others packed from the
 #    `ansible` package's installed copies (scripts/ee_collections.py)
 rm -rf "$OUT/collections" && mkdir -p "$OUT/collections"
@@ -45,8 +50,15 @@ inputs() {
     echo "base=$BASE pkgmgr=${EE_PKGMGR:-} index=${EE_PIP_INDEX:-}"
     ansible-builder --version
     cat execution-environment.yml ee/requirements.yml ee/bindep.txt
-    # collection contents (FILES.json has every file's sha256), not tarball bytes
-    for t in "$OUT"/collections/*.tar.gz; do tar -xzOf "$t" FILES.json; done
+    # collection contents (FILES.json has every file's sha256), not tarball bytes;
+    # docs/, tests/ and changelogs/ change nothing the EE runs: an edit there does
+    # not rebuild it (the image may carry an older copy of them)
+    for t in "$OUT"/collections/*.tar.gz; do
+        tar -xzOf "$t" FILES.json | python -c '
+import json, sys
+skip = ("docs/", "tests/", "changelogs/", "README.md")
+print(json.dumps([f for f in json.load(sys.stdin)["files"] if not f["name"].startswith(skip)]))'
+    done
 }
 HASH=$(inputs | sha256sum | cut -c1-16)
 if [ "$FORCE" = 0 ] && [ "$(podman image inspect --format '{{index .Labels "webfarm.ee.inputs"}}' "$TAG" 2>/dev/null)" = "$HASH" ]; then

@@ -148,6 +148,8 @@ class Jobs:
         return runner.rc, stdout, artifacts, private
 
 
+@pytest.mark.dataplane  # podman: with the data-plane tests
+@pytest.mark.xdist_group("awx-ee")  # one worker builds the image once
 def test_ee_contents(ee_image):
     """ansible-galaxy collection list and ansible-doc of a module of ours, inside the EE."""
     done = subprocess.run(["podman", "run", "--rm", ee_image, "bash", "-c",
