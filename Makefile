@@ -29,12 +29,13 @@ define pytest_allow_empty
 rc=0; $(1) || rc=$$?; if [ $$rc -eq 5 ]; then echo "$(2): no tests collected"; rc=0; fi; exit $$rc
 endef
 
-.PHONY: help setup demo docs test lint sanity units build-test integration lab-test bench clean distclean
+.PHONY: help setup demo docs ee test lint sanity units build-test integration lab-test bench clean distclean
 
 help:
 	@echo "make setup       Debian packages (bindep.txt), .venv, offline ansible-test bootstrap, podman check"
 	@echo "make demo        setup + local Azure lab + lab_check.yml + site.yml, then what is/isn't implemented"
 	@echo "make test        setup + lint + sanity + units + build-test + integration + lab-test (what CI runs)"
+	@echo "make ee          the execution environment localhost/webfarm-ee:<version> (offline; docs/awx.md)"
 	@echo "make docs        regenerate docs/plugins/ (a page per module, inventory plugin and role)"
 	@echo "make lint        ansible-lint (production profile), yamllint, changelog fragments, shellcheck"
 	@echo "make sanity      ansible-test sanity --python 3.11 on the collection as it ships"
@@ -53,6 +54,10 @@ demo: setup
 
 docs: setup
 	@scripts/plugin-docs.sh
+
+# built again only when its inputs changed (scripts/ee.sh --force to rebuild)
+ee: setup
+	@scripts/ee.sh
 
 test: setup lint sanity units build-test integration lab-test
 

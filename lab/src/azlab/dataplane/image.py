@@ -215,8 +215,13 @@ def _image_id(ref: str) -> str | None:
 
 
 def build_tarball(dest: Path, sources: Sequence[AptSource],
-                  timings: dict[str, float] | None = None, lock_fd: int | None = None) -> None:
+                  timings: dict[str, float] | None = None, lock_fd: int | None = None,
+                  recipe_dir: Path = RECIPE_DIR) -> None:
     """Build the image rootfs tarball at ``dest`` (atomically: temp dir + rename).
+
+    ``recipe_dir`` holds packages.txt, overlay/ and configure.sh; another recipe
+    than the VM image's (the project's execution-environment base image) is
+    built by the same steps.
 
     On failure the step logs are kept as ``<cache>/failed-build-*.log``
     because the build directory itself is removed. ``lock_fd`` (the build
@@ -234,9 +239,9 @@ def build_tarball(dest: Path, sources: Sequence[AptSource],
         rootfs = tmp / "rootfs"
         steps = (
             ("debootstrap", lambda: _debootstrap(rootfs, primary_mirror(sources),
-                                                 recipe_packages(), tmp,
+                                                 recipe_packages(recipe_dir), tmp,
                                                  dest.parent / "debs", keep)),
-            ("configure", lambda: _apply_recipe(rootfs, sources, tmp, keep)),
+            ("configure", lambda: _apply_recipe(rootfs, sources, tmp, keep, recipe_dir)),
             ("tar", lambda: _pack(rootfs, tmp / "image.tar", keep)),
         )
         for name, step in steps:
@@ -277,13 +282,13 @@ def _debootstrap(rootfs: Path, mirror: str, packages: Sequence[str], workdir: Pa
 
 
 def _apply_recipe(rootfs: Path, sources: Sequence[AptSource], workdir: Path,
-                  keep_fds: Sequence[int] = ()) -> None:
+                  keep_fds: Sequence[int] = (), recipe_dir: Path = RECIPE_DIR) -> None:
     """Step 2: overlay files, the guest's apt sources, then configure.sh in a chroot."""
-    shutil.copytree(RECIPE_DIR / "overlay", rootfs, dirs_exist_ok=True, symlinks=True)
+    shutil.copytree(recipe_dir / "overlay", rootfs, dirs_exist_ok=True, symlinks=True)
     apt_file = rootfs / "etc/apt/sources.list.d/debian.sources"
     apt_file.parent.mkdir(parents=True, exist_ok=True)
     apt_file.write_text(render_guest_sources(sources))
-    shutil.copy(RECIPE_DIR / "configure.sh", rootfs / "tmp/azlab-configure.sh")
+    shutil.copy(recipe_dir / "configure.sh", rootfs / "tmp/azlab-configure.sh")
     env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": "C",
            "DEBIAN_FRONTEND": "noninteractive", "HOME": "/root"}
     _run_logged(["chroot", str(rootfs), "/bin/sh", "/tmp/azlab-configure.sh"],
