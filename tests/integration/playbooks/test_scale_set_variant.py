@@ -247,7 +247,7 @@ def test_autoscale_adds_an_instance_under_cpu_load_and_drains_the_one_it_removes
     autoscale = {"enabled": True, "minimum": 3, "maximum": 4, "scale_out_cpu": 40, "scale_in_cpu": 15}
     model = lab.resources("Microsoft.Compute/virtualMachineScaleSets")[SET].get("_model")
     [version] = set(versions_through_lb(lab).values())  # the model's (2.0.0 after the rollout test)
-    applied, _ = run(lab, extra_vars={"webfarm_app_version": version, "webfarm_autoscale": autoscale})
+    applied = run(lab, extra_vars={"webfarm_app_version": version, "webfarm_autoscale": autoscale})[0]
     assert applied.returncode == 0, applied.output[-6000:]
     assert lab.resources("Microsoft.Compute/virtualMachineScaleSets")[SET].get("_model") == model, \
         "the autoscale setting is no new model"
@@ -285,7 +285,8 @@ def test_autoscale_adds_an_instance_under_cpu_load_and_drains_the_one_it_removes
     assert load.summary["rps_achieved"] >= 45, load.summary
     # it went after its drain (probe interval 5 s x (threshold 2 + 1) + 5 s) and before its
     # NotBefore time (PT5M of 6 s): its own approval ended the wait
-    [removed] = leaving.values()
+    assert len(leaving) == 1, leaving
+    removed = next(iter(leaving.values()))
     waited, not_before = removed["gone"] - removed["posted"], removed["minutes"] * 6
     tier.figures["scale_in_drain_s"] = round(waited, 1)
     assert 20 - 1 <= waited < not_before - 2, (waited, not_before)
