@@ -1,16 +1,5 @@
-"""Polling helper shared by the data-plane tests."""
+"""Polling helper of the data-plane tests (``azlab.polling``, which the integration tests share)."""
 
-from __future__ import annotations
+from azlab.polling import wait_for
 
-import time
-
-
-def wait_for(predicate, timeout: float, step: float = 0.2):
-    """Poll ``predicate`` until it is truthy or ``timeout`` seconds passed; its last value."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(step)
-    return predicate()
+__all__ = ["wait_for"]

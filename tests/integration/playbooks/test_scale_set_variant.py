@@ -27,6 +27,7 @@ import pytest
 
 from azlab.dataplane import podman
 from azlab.dataplane.objects import container_name
+from azlab.polling import wait_for
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 INVENTORY = "inventories/dev-vmss"
@@ -225,16 +226,6 @@ class CpuLoad:
             loop.wait(timeout=30)
 
 
-def wait_for(predicate, timeout: float, step: float = 1.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = predicate()
-        if found:
-            return found
-        time.sleep(step)
-    return predicate()
-
-
 def test_autoscale_adds_an_instance_under_cpu_load_and_drains_the_one_it_removes(tier, tmp_path, monkeypatch):
     """Autoscale out under CPU load and back in after it, under HTTP load, with no failed
     request: the new instance serves only once its probe passes; the instance the scale-in
@@ -269,9 +260,9 @@ def test_autoscale_adds_an_instance_under_cpu_load_and_drains_the_one_it_removes
     with lab.load(tier.address, tmp_path / "load-autoscale.jsonl") as load:
         cpu = CpuLoad(sorted(before))
         try:
-            assert wait_for(lambda: capacity() == 4, timeout=180), "the CPU load did not scale the set out"
+            assert wait_for(lambda: capacity() == 4, timeout=180, step=1), "the CPU load did not scale the set out"
             tier.figures["autoscale_out_s"] = round(time.monotonic() - started, 1)
-            assert wait_for(lambda: len(versions_through_lb(lab, 40)) == 4, timeout=300), \
+            assert wait_for(lambda: len(versions_through_lb(lab, 40)) == 4, timeout=300, step=1), \
                 "the new instance does not serve through the load balancer"
         finally:
             cpu.stop()
