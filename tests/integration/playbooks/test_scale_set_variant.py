@@ -231,11 +231,14 @@ def test_autoscale_adds_an_instance_under_cpu_load_and_drains_the_one_it_removes
     request: the new instance serves only once its probe passes; the instance the scale-in
     removes gets Azure's Terminate event (the set's terminate notification), and the responder
     cloud-init installed drains it (probe down, requests in flight done) and approves the event
-    before Azure deletes it. Thresholds the lab's 2 cores reach with 3 busy instances (~60 %
-    each), and a lab minute of 6 s: 5-minute windows and cooldowns last 30 s."""
+    before Azure deletes it. Thresholds the lab's 2 cores reach with 3 busy instances even while
+    the other worker runs (~33 % each), and a lab minute of 6 s: 5-minute windows and cooldowns
+    last 30 s."""
     lab = tier.lab
-    # maximum 4: one step out, whatever the load does after it (the NAT pool shrinks to fit)
-    autoscale = {"enabled": True, "minimum": 3, "maximum": 4, "scale_out_cpu": 40, "scale_in_cpu": 15}
+    # maximum 4: one step out, whatever the load does after it (the NAT pool shrinks to fit).
+    # The other test worker may hold a core (CI: the EE build): the three loops then share one,
+    # ~33 % each, so out above 20 %; idle instances serving 50 req/s use 1-2 %, so in below 8 %
+    autoscale = {"enabled": True, "minimum": 3, "maximum": 4, "scale_out_cpu": 20, "scale_in_cpu": 8}
     model = lab.resources("Microsoft.Compute/virtualMachineScaleSets")[SET].get("_model")
     [version] = set(versions_through_lb(lab).values())  # the model's (2.0.0 after the rollout test)
     applied = run(lab, extra_vars={"webfarm_app_version": version, "webfarm_autoscale": autoscale})[0]
@@ -260,7 +263,8 @@ def test_autoscale_adds_an_instance_under_cpu_load_and_drains_the_one_it_removes
     with lab.load(tier.address, tmp_path / "load-autoscale.jsonl") as load:
         cpu = CpuLoad(sorted(before))
         try:
-            assert wait_for(lambda: capacity() == 4, timeout=180, step=1), "the CPU load did not scale the set out"
+            assert wait_for(lambda: capacity() == 4, timeout=180, step=1), \
+                f"the CPU load did not scale the set out: {lab.server.lab.dataplane_status()['autoscale']}"
             tier.figures["autoscale_out_s"] = round(time.monotonic() - started, 1)
             assert wait_for(lambda: len(versions_through_lb(lab, 40)) == 4, timeout=300, step=1), \
                 "the new instance does not serve through the load balancer"
@@ -268,7 +272,7 @@ def test_autoscale_adds_an_instance_under_cpu_load_and_drains_the_one_it_removes
             cpu.stop()
         ended = time.monotonic()
         assert wait_for(lambda: capacity() == 3 and len(instances(lab)) == 3, timeout=300, step=0.5), \
-            "the end of the CPU load did not scale the set back in"
+            f"the end of the CPU load did not scale the set back in: {lab.server.lab.dataplane_status()['autoscale']}"
         tier.figures["autoscale_in_s"] = round(time.monotonic() - ended, 1)
         time.sleep(2)
     tier.figures["autoscale_load"] = {key: load.summary[key] for key in ("total", "failed", "rps_achieved")}
